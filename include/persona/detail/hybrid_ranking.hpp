@@ -1,0 +1,216 @@
+#ifndef PERSONA_DETAIL_HYBRID_RANKING_HPP
+#define PERSONA_DETAIL_HYBRID_RANKING_HPP
+
+// Not API. The per-user state and scoring shared by persona's retrievers: slot
+// bookkeeping, a BM25 index, a contiguous vector matrix, fusion and top-k.
+
+#include <persona/text/analyzer.hpp>
+#include <persona/text/bm25.hpp>
+#include <persona/types.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace persona::detail {
+
+/// One query part after analysis: its distinct terms (weight = count) and the part's weight.
+struct analyzed_part {
+    std::vector<text::weighted_term> terms;
+    double weight = 1.0;
+};
+
+/// Analyze weighted query parts; each part keeps its own terms so it is scored on its own.
+inline std::vector<analyzed_part> analyze_query(text::analyzer const& analyzer, std::span<query_part const> parts) {
+    std::vector<analyzed_part> out;
+    std::vector<std::string> terms;
+    for (auto const& part : parts) {
+        if (part.weight <= 0) continue;
+        terms.clear();
+        analyzer.terms(part.text, terms);
+        if (terms.empty()) continue;
+        std::map<std::string, double> counts; // ordered: summation order must not depend on hashing
+        for (auto& t : terms) counts[std::move(t)] += 1.0;
+        analyzed_part a{{}, part.weight};
+        for (auto& [t, c] : counts) a.terms.push_back({t, c});
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
+/// Keep the best `k` of `hits`, ordered by score descending then chunk id ascending.
+inline void select_top_k(std::vector<scored_chunk>& hits, std::size_t k) {
+    auto const better = [](scored_chunk const& a, scored_chunk const& b) {
+        return a.score != b.score ? a.score > b.score : a.chunk_id < b.chunk_id;
+    };
+    if (hits.size() > k) {
+        std::ranges::nth_element(hits, hits.begin() + static_cast<std::ptrdiff_t>(k), better);
+        hits.resize(k);
+    }
+    std::ranges::sort(hits, better);
+}
+
+/// Dot product of two equally long float spans, accumulated in double for stable results.
+inline double dot(std::span<float const> a, std::span<float const> b) noexcept {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0; // four accumulators let the compiler vectorise
+    std::size_t i = 0;
+    for (; i + 4 <= a.size(); i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < a.size(); ++i) s0 += a[i] * b[i];
+    return static_cast<double>((s0 + s1) + (s2 + s3));
+}
+
+/** One user's ranking state: chunk slots, BM25 over their terms, and their vectors. */
+class hybrid_ranking {
+public:
+    /// Forget everything and expect vectors of `dimension` (0: lexical only).
+    void reset(std::size_t dimension, text::bm25_index::parameters bm25 = {}) {
+        *this = hybrid_ranking{};
+        dimension_ = dimension;
+        lexical_ = text::bm25_index(bm25);
+    }
+
+    std::size_t dimension() const noexcept { return dimension_; }
+    std::size_t size() const noexcept { return by_chunk_.size(); }
+
+    /// Index `c` with its analyzed `terms`, replacing a live chunk of the same id.
+    void add(chunk const& c, std::span<std::string const> terms) {
+        if (auto const it = by_chunk_.find(c.chunk_id); it != by_chunk_.end()) kill(it->second);
+        auto const slot = static_cast<std::uint32_t>(slots_.size());
+        slots_.push_back({c.chunk_id, c.item_id, c.time, true});
+        vectors_.insert(vectors_.end(), c.embedding.begin(), c.embedding.end());
+        lexical_.add(slot, terms);
+        by_chunk_[c.chunk_id] = slot;
+        by_item_[c.item_id].push_back(slot);
+        newest_ = std::max(newest_, c.time);
+    }
+
+    /// Drop every chunk of item `item_id`.
+    void remove_item(std::string const& item_id) {
+        auto const it = by_item_.find(item_id);
+        if (it == by_item_.end()) return;
+        for (auto slot : it->second)
+            if (slots_[slot].live) kill(slot);
+        by_item_.erase(it);
+    }
+
+    /// Renumber slots when at least half of them are dead, so scans stay dense.
+    void maybe_compact() {
+        if (dead_ < 64 || dead_ * 2 < slots_.size()) return;
+        std::vector<std::int64_t> new_slot(slots_.size(), -1);
+        std::vector<slot_info> slots;
+        std::vector<float> vectors;
+        slots.reserve(slots_.size() - dead_);
+        vectors.reserve((slots_.size() - dead_) * dimension_);
+        for (std::size_t s = 0; s < slots_.size(); ++s) {
+            if (!slots_[s].live) continue;
+            new_slot[s] = static_cast<std::int64_t>(slots.size());
+            slots.push_back(std::move(slots_[s]));
+            auto const row = vectors_.begin() + static_cast<std::ptrdiff_t>(s * dimension_);
+            vectors.insert(vectors.end(), row, row + static_cast<std::ptrdiff_t>(dimension_));
+        }
+        lexical_.compact(new_slot);
+        slots_ = std::move(slots);
+        vectors_ = std::move(vectors);
+        dead_ = 0;
+        by_chunk_.clear();
+        by_item_.clear();
+        for (std::uint32_t s = 0; s < slots_.size(); ++s) {
+            by_chunk_[slots_[s].chunk_id] = s;
+            by_item_[slots_[s].item_id].push_back(s);
+        }
+    }
+
+    /** Score every live chunk for the query and return the best `q.k`.
+
+        Fusion: `lexical_weight * lexical + (1 - lexical_weight) * max(0, cosine)`
+        when both sides have signal, else the side that has it. With
+        `q.prefer_recent`, `recency_weight` of the score goes to recency
+        (exp(-age / 30 days) relative to the user's newest chunk).
+    */
+    std::vector<scored_chunk> search(std::span<analyzed_part const> parts, search_query const& q,
+                                     double lexical_weight, double recency_weight) const {
+        std::vector<scored_chunk> hits;
+        if (q.k == 0 || by_chunk_.empty()) return hits;
+        std::vector<double> const lexical = lexical_scores(parts);
+        bool const has_lexical = !lexical.empty();
+        bool const has_vector = dimension_ != 0 && q.vector.size() == dimension_;
+        double const lw = has_lexical ? (has_vector ? lexical_weight : 1.0) : 0.0;
+        double const vw = has_vector ? 1.0 - lw : 0.0;
+        for (std::size_t s = 0; s < slots_.size(); ++s) {
+            if (!slots_[s].live) continue;
+            double score = has_lexical ? lw * lexical[s] : 0.0;
+            if (vw > 0) {
+                std::span<float const> const row(vectors_.data() + s * dimension_, dimension_);
+                score += vw * std::clamp(dot(row, q.vector), 0.0, 1.0);
+            }
+            if (q.prefer_recent && score > 0) {
+                double const age_days =
+                    std::chrono::duration<double>(newest_ - slots_[s].time).count() / 86400.0;
+                score = (1 - recency_weight) * score + recency_weight * std::exp(-age_days / 30.0);
+            }
+            score = std::clamp(score, 0.0, 1.0);
+            if (score <= 1e-9 || score < q.min_score) continue;
+            hits.push_back({slots_[s].chunk_id, score});
+        }
+        select_top_k(hits, q.k);
+        return hits;
+    }
+
+private:
+    /// Lexical score per slot: each part scored on its own (normalised to [0, 1]), then
+    /// averaged by part weight, so a long earlier turn cannot outweigh a short latest one.
+    /// Parts with no indexed term take no share. Empty when no part has a known term.
+    std::vector<double> lexical_scores(std::span<analyzed_part const> parts) const {
+        std::vector<double> total;
+        std::vector<double> part_scores;
+        double weight_sum = 0;
+        for (auto const& p : parts) {
+            part_scores.assign(slots_.size(), 0.0);
+            if (lexical_.normalized_scores(p.terms, part_scores) <= 0) continue;
+            if (total.empty()) total.assign(slots_.size(), 0.0);
+            for (std::size_t s = 0; s < slots_.size(); ++s) total[s] += p.weight * part_scores[s];
+            weight_sum += p.weight;
+        }
+        if (weight_sum > 0)
+            for (auto& v : total) v /= weight_sum;
+        return total;
+    }
+
+    struct slot_info {
+        std::string chunk_id;
+        std::string item_id;
+        timestamp time{};
+        bool live = false;
+    };
+
+    void kill(std::uint32_t slot) {
+        slots_[slot].live = false;
+        lexical_.remove(slot);
+        by_chunk_.erase(slots_[slot].chunk_id);
+        ++dead_;
+    }
+
+    std::size_t dimension_ = 0;
+    std::vector<slot_info> slots_;
+    std::vector<float> vectors_;
+    text::bm25_index lexical_;
+    std::unordered_map<std::string, std::uint32_t> by_chunk_;
+    std::unordered_map<std::string, std::vector<std::uint32_t>> by_item_;
+    std::size_t dead_ = 0;
+    timestamp newest_{};
+};
+
+} // namespace persona::detail
+
+#endif

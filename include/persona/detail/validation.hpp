@@ -1,0 +1,83 @@
+#ifndef PERSONA_DETAIL_VALIDATION_HPP
+#define PERSONA_DETAIL_VALIDATION_HPP
+
+// Not API. The semantic checks of API.md that the engine applies to every request,
+// whether it came from JSON or from C++ code.
+
+#include <persona/api.hpp>
+#include <persona/error.hpp>
+#include <persona/text/utf8.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <string_view>
+
+namespace persona::detail {
+
+/// True when `s` has nothing but (Unicode) white space.
+inline bool is_blank(std::string_view s) noexcept {
+    for (std::size_t pos = 0; pos < s.size();) {
+        auto const d = text::decode_one(s, pos);
+        if (!text::is_space(d.cp)) return false;
+        pos += d.length;
+    }
+    return true;
+}
+
+inline std::string indexed_field(std::string_view array, std::size_t index, std::string_view member) {
+    std::string f(array);
+    f += '[';
+    f += std::to_string(index);
+    f += ']';
+    if (!member.empty()) {
+        f += '.';
+        f += member;
+    }
+    return f;
+}
+
+/// An INVALID_REQUEST error about member `member` of element `index` of array `array`.
+inline error invalid_item(std::string_view array, std::size_t index, std::string_view member, std::string message) {
+    auto e = invalid_field(indexed_field(array, index, member), std::move(message));
+    e.details["index"] = index;
+    return e;
+}
+
+inline result<void> check_text(std::string_view field, std::string_view value) {
+    if (!text::is_valid_utf8(value)) return invalid_field(field, std::string(field) + " is not valid UTF-8");
+    return {};
+}
+
+inline result<void> check_user_id(std::string_view id) {
+    if (id.empty()) return invalid_field("user_id", "user_id is required");
+    if (!text::is_valid_utf8(id)) return invalid_field("user_id", "user_id is not valid UTF-8");
+    if (text::count_code_points(id) > api_limits::max_user_id_chars)
+        return invalid_field("user_id", "user_id must be at most 128 characters");
+    return {};
+}
+
+/// An item id: non-empty, valid UTF-8, no '#' (it separates an item id from a chunk ordinal).
+inline result<void> check_item_id(std::string_view array, std::size_t index, std::string_view member,
+                                  std::string_view id) {
+    if (id.empty()) return invalid_item(array, index, member, std::string(member) + " is required");
+    if (id.size() > 256) return invalid_item(array, index, member, std::string(member) + " must be at most 256 bytes");
+    if (!text::is_valid_utf8(id)) return invalid_item(array, index, member, std::string(member) + " is not valid UTF-8");
+    if (id.find('#') != std::string_view::npos)
+        return invalid_item(array, index, member, std::string(member) + " must not contain '#'");
+    return {};
+}
+
+inline result<void> check_content(std::string_view array, std::size_t index, std::string_view content) {
+    if (!text::is_valid_utf8(content)) return invalid_item(array, index, "content", "content is not valid UTF-8");
+    if (is_blank(content)) return invalid_item(array, index, "content", "content must not be empty");
+    return {};
+}
+
+inline bool is_conversation_role(std::string_view role) noexcept {
+    return role == "system" || role == "user" || role == "assistant";
+}
+
+} // namespace persona::detail
+
+#endif

@@ -1,0 +1,651 @@
+#ifndef PERSONA_ENGINE_HPP
+#define PERSONA_ENGINE_HPP
+
+/// @file
+/// `engine`: the Personalization API served in process from a store, an embedder,
+/// a retriever and an answerer.
+
+#include <persona/api.hpp>
+#include <persona/concepts.hpp>
+#include <persona/detail/user_map.hpp>
+#include <persona/detail/validation.hpp>
+#include <persona/extractive_answerer.hpp>
+#include <persona/summarizer.hpp>
+#include <persona/text/chunker.hpp>
+#include <persona/text/hash.hpp>
+#include <persona/traits.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace persona {
+
+/** The tuning of an engine. The defaults follow API.md. */
+struct engine_options {
+    std::size_t evidence_k = 8;           ///< chunks retrieved as evidence for `/query`
+    std::size_t summary_candidates = 64;  ///< chunks considered for `/summary`
+    std::size_t cache_capacity = 4096;    ///< cached `/query` answers kept (all users)
+    std::size_t event_segment_chars = 800;     ///< longer events are split into `#s<n>` windows
+    std::size_t document_paragraph_chars = 1200; ///< longer paragraphs are split into windows
+    std::function<timestamp()> clock = &persona::now; ///< the time source (tests fix it)
+};
+
+/** The Personalization API in process. Models `personalization_api`.
+
+    Composes four policies, owned by value: a `store` (the source of truth), an
+    `embedder`, a `retriever` (derived state: rebuilt from the store by
+    `rebuild_index`) and an `answerer`. Every operation validates its request as
+    API.md says, then works under a lock of the one user it touches.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: safe. Reads (`query`, `summary`,
+    `chunks`) of any users run in parallel; a write (`register_user`, `ingest`,
+    `delete_user`) locks only its user (a stripe of user locks), so writes of
+    different users proceed in parallel too. What an acknowledged write stored is
+    visible to every call that starts after it returns.
+
+    @tparam Store a model of `store`
+    @tparam Embedder a model of `embedder`
+    @tparam Retriever a model of `retriever`
+    @tparam Answerer a model of `answerer`
+*/
+template <store Store, embedder Embedder, retriever Retriever, answerer Answerer = extractive_answerer>
+class engine {
+public:
+    using store_type = Store;
+    using embedder_type = Embedder;
+    using retriever_type = Retriever;
+    using answerer_type = Answerer;
+
+    /// Construct with default-constructed policies.
+    engine() = default;
+
+    /// Construct from the given policies and options.
+    explicit engine(Store s, Embedder e = {}, Retriever r = {}, Answerer a = {}, engine_options o = {})
+        : store_(std::move(s)), embedder_(std::move(e)), retriever_(std::move(r)), answerer_(std::move(a)),
+          options_(std::move(o)) {}
+
+    /// The store.
+    Store& get_store() noexcept { return store_; }
+    Store const& get_store() const noexcept { return store_; }
+    /// The embedder.
+    Embedder const& get_embedder() const noexcept { return embedder_; }
+    /// The retriever.
+    Retriever& get_retriever() noexcept { return retriever_; }
+    Retriever const& get_retriever() const noexcept { return retriever_; }
+    /// The answerer.
+    Answerer const& get_answerer() const noexcept { return answerer_; }
+    /// The options.
+    engine_options const& get_options() const noexcept { return options_; }
+
+    /** Re-index every user's chunks from the store into the retriever.
+
+        Used at start-up with a durable store: the retriever is derived state. Uses
+        the embeddings kept with the chunks; nothing is re-embedded.
+    */
+    [[nodiscard]] result<void> rebuild_index() {
+        auto users = store_.list_users();
+        if (!users) return users.error();
+        for (auto const& u : *users) {
+            auto lock = lock_user(u, exclusive);
+            auto chunks = store_.get_chunks(u);
+            if (!chunks) return chunks.error();
+            if (auto r = retriever_.remove_user(u); !r) return r.error();
+            if (auto r = retriever_.add(u, *chunks); !r) return r.error();
+        }
+        return {};
+    }
+
+    // ------------------------------------------------------------------ register
+
+    /** Create or update a user (`PUT /register`, or `POST /register` with `email`).
+
+        Traits deep-merge into the stored profile (`merge_traits`); re-sending the
+        same request changes nothing; `created_at` is the first registration's time.
+        With only `email`, the user id is `usr_` + a hash of the normalised email,
+        stable for that email in that workspace.
+
+        @returns `errc::invalid_request` (with `details.field`) for a bad id or email.
+    */
+    [[nodiscard]] result<register_response> register_user(register_request const& req) {
+        std::string user_id = req.user_id;
+        if (user_id.empty() && req.email) {
+            if (auto r = check_email(*req.email); !r) return r.error();
+            user_id = user_id_for_email(*req.email);
+        }
+        if (auto r = detail::check_user_id(user_id); !r) return r.error();
+        if (req.email && !req.user_id.empty())
+            if (auto r = check_email(*req.email); !r) return r.error();
+        if (req.purpose)
+            if (auto r = detail::check_text("purpose", *req.purpose); !r) return r.error();
+
+        user_ref const ref{req.workspace, user_id};
+        auto lock = lock_user(ref, exclusive);
+        auto existing = store_.get_user(ref);
+        user_record rec;
+        bool changed = false;
+        timestamp const t = options_.clock();
+        if (existing) {
+            rec = std::move(*existing);
+        } else if (existing.error().code == errc::user_not_found) {
+            rec.ref = ref;
+            rec.created_at = t;
+            changed = true;
+        } else {
+            return existing.error();
+        }
+        changed |= merge_traits(rec.traits, req.traits);
+        if (req.purpose && rec.purpose != *req.purpose) {
+            rec.purpose = *req.purpose;
+            changed = true;
+        }
+        if (req.email && rec.email != req.email) {
+            rec.email = req.email;
+            changed = true;
+        }
+        if (changed) {
+            rec.updated_at = t;
+            ++rec.revision;
+            if (auto r = store_.put_user(rec); !r) return r.error();
+        }
+        return register_response{rec.ref.user_id, rec.created_at, "active", rec.email};
+    }
+
+    // ------------------------------------------------------------------ ingest
+
+    /** Add events, documents and messages to a user, all or nothing (`POST /ingest`).
+
+        Events become chunks `<event_id>#s<n>`, documents `<doc_id>#p<n>`, messages
+        events of type `message`. A missing document or message id is derived from a
+        hash of its content. An item whose id exists is replaced (re-chunked and
+        re-indexed), or skipped and reported with `dedupe`. One invalid item rejects
+        the request with `details.index` and stores nothing.
+
+        @returns `errc::invalid_request`, `errc::user_not_found`, or a store error.
+    */
+    [[nodiscard]] result<ingest_response> ingest(ingest_request const& req) {
+        if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
+        if (auto r = detail::check_text("source", req.source); !r) return r.error();
+        if (req.events.empty() && req.documents.empty() && req.message_history.empty())
+            return invalid_field("events", "at least one event, document or message is required");
+        timestamp const t = options_.clock();
+        auto items = build_items(req, t);
+        if (!items) return items.error();
+        if (auto r = embed_chunks(*items); !r) return r.error();
+
+        user_ref const ref{req.workspace, req.user_id};
+        auto lock = lock_user(ref, exclusive);
+        auto user = store_.get_user(ref);
+        if (!user) return user.error();
+
+        ingest_response resp{req.user_id, 0, 0, {}, user->updated_at};
+        std::vector<stored_item> to_write;
+        std::set<std::string> seen;
+        for (auto& si : *items) {
+            bool duplicate = seen.contains(si.item.id);
+            if (!duplicate && req.dedupe) {
+                auto existing = store_.get_item(ref, si.item.id);
+                if (!existing) return existing.error();
+                duplicate = existing->has_value();
+            }
+            if (duplicate && req.dedupe) {
+                resp.skipped.push_back({si.item.id, std::string(to_string(si.item.kind)), "duplicate"});
+                continue;
+            }
+            if (duplicate) { // the same id twice in one request: the later one wins
+                std::erase_if(to_write, [&](stored_item const& w) { return w.item.id == si.item.id; });
+            }
+            seen.insert(si.item.id);
+            to_write.push_back(std::move(si));
+        }
+        for (auto const& w : to_write) ++(w.item.kind == item_kind::event ? resp.events : resp.documents);
+        if (to_write.empty()) return resp;
+
+        user->updated_at = t;
+        ++user->revision;
+        if (auto r = store_.put_items(*user, to_write); !r) return r.error();
+        std::vector<std::string> ids;
+        std::vector<chunk> chunks;
+        for (auto const& w : to_write) {
+            ids.push_back(w.item.id);
+            chunks.insert(chunks.end(), w.chunks.begin(), w.chunks.end());
+        }
+        // The store has committed: from here a failure leaves the index stale, not the data
+        // lost, and rebuild_index() repairs it.
+        if (auto r = retriever_.remove_items(ref, ids); !r) return internal("re-indexing failed", r.error());
+        if (auto r = retriever_.add(ref, chunks); !r) return internal("indexing failed", r.error());
+        resp.updated_at = t;
+        return resp;
+    }
+
+    // ------------------------------------------------------------------ query
+
+    /** Answer a question about a user from their data (`POST /query`).
+
+        The answer is deterministic for the same data and question and names its
+        evidence in `sources`. With `options` (2–10), also predicts which the user
+        would pick (`choice`, `option_scores`). With `use_cache`, an answer computed
+        for the same question since the user's last change is returned.
+
+        @returns `errc::invalid_request` or `errc::user_not_found`.
+    */
+    [[nodiscard]] result<query_response> query(query_request const& req) {
+        if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
+        if (auto r = detail::check_text("question", req.question); !r) return r.error();
+        if (detail::is_blank(req.question)) return invalid_field("question", "question must not be empty");
+        if (!req.options.empty() &&
+            (req.options.size() < api_limits::min_options || req.options.size() > api_limits::max_options))
+            return invalid_field("options", "options must have between 2 and 10 entries");
+        for (std::size_t i = 0; i < req.options.size(); ++i) {
+            if (!text::is_valid_utf8(req.options[i]))
+                return detail::invalid_item("options", i, "", "option is not valid UTF-8");
+            if (detail::is_blank(req.options[i])) return detail::invalid_item("options", i, "", "option must not be empty");
+        }
+
+        user_ref const ref{req.workspace, req.user_id};
+        auto lock = lock_user(ref, shared);
+        auto user = store_.get_user(ref);
+        if (!user) return user.error();
+        std::string const key = cache_key(ref, req);
+        if (req.use_cache)
+            if (auto hit = cache_find(key, user->revision)) return std::move(*hit);
+
+        search_query q;
+        q.parts.push_back({req.question, 1.0});
+        for (auto const& o : req.options) q.parts.push_back({o, 0.5});
+        q.k = options_.evidence_k + req.options.size();
+        q.prefer_recent = asks_about_now(req.question);
+        auto ev = find_evidence(ref, q);
+        if (!ev) return ev.error();
+
+        auto ans = answerer_.answer(answer_context{req.question, *user, *ev, req.options});
+        if (!ans) return ans.error();
+        query_response resp{req.user_id, std::move(ans->text), std::move(ans->sources), ans->choice,
+                            std::move(ans->option_scores)};
+        if (req.use_cache) cache_store(key, user->revision, resp);
+        return resp;
+    }
+
+    // ------------------------------------------------------------------ summary
+
+    /** Summarise a user for a purpose (`GET /summary`); deterministic for the same data.
+
+        @returns `errc::invalid_request` for an unknown purpose or a zero `max_chars` /
+        `freshness_days`, or `errc::user_not_found`.
+    */
+    [[nodiscard]] result<summary_response> summary(summary_request const& req) {
+        if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
+        if (std::ranges::find(summary_purposes, std::string_view(req.purpose)) == std::end(summary_purposes))
+            return invalid_field("purpose", "unknown purpose '" + req.purpose +
+                                                "'; use one of general, work-style, persona, decision-style, "
+                                                "preferences, tool, device, situation");
+        if (req.max_chars && *req.max_chars == 0) return invalid_field("max_chars", "max_chars must be positive");
+        if (req.freshness_days && *req.freshness_days == 0)
+            return invalid_field("freshness_days", "freshness_days must be positive");
+
+        timestamp const t = options_.clock();
+        user_ref const ref{req.workspace, req.user_id};
+        auto lock = lock_user(ref, shared);
+        auto user = store_.get_user(ref);
+        if (!user) return user.error();
+
+        search_query q = summarizer::purpose_query(req.purpose);
+        q.k = options_.summary_candidates;
+        auto ev = find_evidence(ref, q);
+        if (!ev) return ev.error();
+        if (req.freshness_days) {
+            auto const cutoff = t - std::chrono::days(static_cast<long>(std::min<std::size_t>(*req.freshness_days, 36500)));
+            std::erase_if(*ev, [&](evidence const& e) { return e.chunk.ingested_at < cutoff; });
+        }
+        std::string text = summarizer{}.summarize(*user, req.purpose, *ev, req.max_chars);
+        return summary_response{req.user_id, t, req.purpose, std::move(text)};
+    }
+
+    // ------------------------------------------------------------------ chunks
+
+    /** Return the top-k chunks for grounding a conversation (`POST /chunks`).
+
+        The retrieval query is built from every turn, the latest user turn weighing
+        most. Results are best first, ties broken by chunk id, scores in [0, 1].
+
+        @returns `errc::invalid_request` (empty conversation, bad role, `top_k`
+        outside 1–20, threshold outside [0, 1]) or `errc::user_not_found`.
+    */
+    [[nodiscard]] result<chunks_response> chunks(chunks_request const& req) {
+        if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
+        if (req.conversation.empty()) return invalid_field("conversation", "conversation must not be empty");
+        for (std::size_t i = 0; i < req.conversation.size(); ++i) {
+            if (!detail::is_conversation_role(req.conversation[i].role))
+                return detail::invalid_item("conversation", i, "role", "role must be system, user or assistant");
+            if (!text::is_valid_utf8(req.conversation[i].content))
+                return detail::invalid_item("conversation", i, "content", "content is not valid UTF-8");
+        }
+        if (req.top_k < api_limits::min_top_k || req.top_k > api_limits::max_top_k)
+            return invalid_field("top_k", "top_k must be between 1 and 20");
+        if (req.similarity_threshold && !(*req.similarity_threshold >= 0.0 && *req.similarity_threshold <= 1.0))
+            return invalid_field("similarity_threshold", "similarity_threshold must be between 0 and 1");
+
+        user_ref const ref{req.workspace, req.user_id};
+        auto lock = lock_user(ref, shared);
+        if (auto user = store_.get_user(ref); !user) return user.error();
+
+        search_query q;
+        q.parts = conversation_parts(req.conversation);
+        q.k = req.top_k;
+        q.min_score = req.similarity_threshold.value_or(0.0);
+        for (auto it = req.conversation.rbegin(); it != req.conversation.rend(); ++it)
+            if (it->role == "user") {
+                q.prefer_recent = asks_about_now(it->content);
+                break;
+            }
+        auto ev = find_evidence(ref, q);
+        if (!ev) return ev.error();
+        chunks_response resp;
+        resp.results.reserve(ev->size());
+        for (auto& e : *ev) resp.results.push_back({e.chunk.chunk_id, std::move(e.chunk.text), e.score});
+        return resp;
+    }
+
+    // ------------------------------------------------------------------ delete
+
+    /** Forget a user entirely (`POST /delete`); afterwards every call answers 404 for them.
+
+        @returns `errc::invalid_request` (scope other than `global`) or `errc::user_not_found`.
+    */
+    [[nodiscard]] result<delete_response> delete_user(delete_request const& req) {
+        if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
+        if (req.scope != "global") return invalid_field("scope", "scope must be 'global'");
+        user_ref const ref{req.workspace, req.user_id};
+        auto lock = lock_user(ref, exclusive);
+        if (auto r = store_.erase_user(ref); !r) return r.error();
+        if (auto r = retriever_.remove_user(ref); !r) return internal("removing the index failed", r.error());
+        cache_erase_user(ref);
+        timestamp const t = options_.clock();
+        std::lock_guard g(tickets_->mutex);
+        std::uint64_t const n = ++tickets_->issued;
+        delete_response resp{"del_" + text::hex64(text::mix64(detail::hash_user(ref) ^ text::mix64(n) ^
+                                                              static_cast<std::uint64_t>(t.time_since_epoch().count()))),
+                             "completed", t};
+        tickets_->by_id[{req.workspace, resp.ticket_id}] = resp;
+        return resp;
+    }
+
+    /** Return the status of a deletion ticket of the request's workspace (`GET /delete/{id}`).
+
+        @returns `errc::not_found` for a ticket this engine did not issue in that workspace.
+    */
+    [[nodiscard]] result<delete_response> deletion_status(deletion_status_request const& req) const {
+        std::lock_guard g(tickets_->mutex);
+        auto const it = tickets_->by_id.find({req.workspace, req.ticket_id});
+        if (it == tickets_->by_id.end())
+            return make_error(errc::not_found, "no deletion ticket '" + req.ticket_id + "'",
+                              boost::json::object{{"ticket_id", req.ticket_id}});
+        return it->second;
+    }
+
+private:
+    static constexpr bool exclusive = true;
+    static constexpr bool shared = false;
+
+    // The user stripe: writes of one user serialise; readers share. The store and the
+    // retriever are thread-safe on their own; this lock makes the store write and the
+    // index update one step as seen by readers.
+    struct user_lock {
+        std::shared_mutex* mutex = nullptr;
+        bool exclusive = false;
+        user_lock(std::shared_mutex& m, bool excl) : mutex(&m), exclusive(excl) {
+            exclusive ? mutex->lock() : mutex->lock_shared();
+        }
+        user_lock(user_lock const&) = delete;
+        user_lock& operator=(user_lock const&) = delete;
+        ~user_lock() { exclusive ? mutex->unlock() : mutex->unlock_shared(); }
+    };
+
+    static constexpr std::size_t stripe_count = 256;
+
+    user_lock lock_user(user_ref const& u, bool excl) const {
+        return user_lock(stripes_[detail::hash_user(u) % stripe_count], excl);
+    }
+
+    static error internal(std::string_view what, error const& cause) {
+        // The cause stays out of the message: API.md forbids leaking internals.
+        (void)cause;
+        return make_error(errc::internal_error, std::string(what));
+    }
+
+    static result<void> check_email(std::string_view email) {
+        auto const at = email.find('@');
+        if (at == 0 || at == std::string_view::npos || at + 1 >= email.size() || email.find('@', at + 1) != email.npos ||
+            !text::is_valid_utf8(email))
+            return invalid_field("email", "email must look like name@example.com");
+        return {};
+    }
+
+    static std::string user_id_for_email(std::string_view email) {
+        std::string normalised;
+        for (char c : email)
+            if (!std::isspace(static_cast<unsigned char>(c)))
+                normalised += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return "usr_" + text::hex64(text::mix64(text::fnv1a_64(normalised))).substr(0, 12);
+    }
+
+    static bool asks_about_now(std::string_view question) {
+        static constexpr std::string_view cues[] = {"now",   "lately",  "recently",  "currently",
+                                                    "these days", "latest", "current", "nowadays"};
+        std::vector<std::string> words;
+        text::tokenize_words(question, words);
+        return std::ranges::any_of(words, [](std::string const& w) { return std::ranges::find(cues, w) != std::end(cues); }) ||
+               question.find("these days") != std::string_view::npos;
+    }
+
+    /// Validate and turn the request's items into stored items with chunks (not yet embedded).
+    result<std::vector<stored_item>> build_items(ingest_request const& req, timestamp t) const {
+        std::vector<stored_item> out;
+        out.reserve(req.events.size() + req.documents.size() + req.message_history.size());
+        for (std::size_t i = 0; i < req.events.size(); ++i) {
+            auto const& e = req.events[i];
+            if (auto r = detail::check_item_id("events", i, "event_id", e.event_id); !r) return r.error();
+            if (e.type.empty()) return detail::invalid_item("events", i, "type", "type is required");
+            if (!text::is_valid_utf8(e.type)) return detail::invalid_item("events", i, "type", "type is not valid UTF-8");
+            if (!e.time) return detail::invalid_item("events", i, "timestamp", "timestamp is required");
+            if (auto r = detail::check_content("events", i, e.content); !r) return r.error();
+            item it{e.event_id, item_kind::event, e.type, req.source, {}, e.content, *e.time, t, e.metadata};
+            if (auto const* subject = e.metadata.if_contains("subject"); subject && subject->is_string())
+                it.title = std::string(subject->get_string());
+            out.push_back(make_stored(std::move(it)));
+        }
+        for (std::size_t i = 0; i < req.documents.size(); ++i) {
+            auto const& d = req.documents[i];
+            if (auto r = detail::check_content("documents", i, d.content); !r) return r.error();
+            std::string id = d.doc_id.empty() ? "doc_" + text::hex64(text::fnv1a_64(d.content)) : d.doc_id;
+            if (auto r = detail::check_item_id("documents", i, "doc_id", id); !r) return r.error();
+            if (!text::is_valid_utf8(d.title)) return detail::invalid_item("documents", i, "title", "title is not valid UTF-8");
+            if (!text::is_valid_utf8(d.kind)) return detail::invalid_item("documents", i, "kind", "kind is not valid UTF-8");
+            item it{std::move(id), item_kind::document, d.kind.empty() ? "document" : d.kind, req.source, d.title,
+                    d.content, d.created_at.value_or(t), t, d.metadata};
+            out.push_back(make_stored(std::move(it)));
+        }
+        for (std::size_t i = 0; i < req.message_history.size(); ++i) {
+            auto const& m = req.message_history[i];
+            if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
+                return detail::invalid_item("message_history", i, "role", "role must be system, user, assistant or tool");
+            if (auto r = detail::check_content("message_history", i, m.content); !r) return r.error();
+            std::string id = m.id;
+            if (id.empty()) {
+                std::string basis = m.role + '\n' + (m.time ? format_timestamp(*m.time) : std::string()) + '\n' + m.content;
+                id = "msg_" + text::hex64(text::fnv1a_64(basis));
+            }
+            if (auto r = detail::check_item_id("message_history", i, "id", id); !r) return r.error();
+            boost::json::object meta{{"role", m.role}};
+            item it{std::move(id), item_kind::event, "message", req.source, {}, m.content, m.time.value_or(t), t,
+                    std::move(meta)};
+            out.push_back(make_stored(std::move(it)));
+        }
+        return out;
+    }
+
+    stored_item make_stored(item it) const {
+        stored_item si;
+        auto const pieces = it.kind == item_kind::event
+                                ? text::split_segments(it.content, options_.event_segment_chars)
+                                : text::split_paragraphs(it.content, options_.document_paragraph_chars);
+        std::uint32_t ordinal = 0;
+        for (auto piece : pieces) {
+            chunk c;
+            c.ordinal = ++ordinal;
+            c.chunk_id = make_chunk_id(it.id, it.kind, c.ordinal);
+            c.item_id = it.id;
+            c.kind = it.kind;
+            c.type = it.type;
+            c.source = it.source;
+            c.title = it.title;
+            c.text = std::string(piece);
+            c.time = it.time;
+            c.ingested_at = it.ingested_at;
+            si.chunks.push_back(std::move(c));
+        }
+        si.item = std::move(it);
+        return si;
+    }
+
+    result<void> embed_chunks(std::vector<stored_item>& items) const {
+        std::vector<std::string_view> texts;
+        for (auto const& si : items)
+            for (auto const& c : si.chunks) texts.push_back(c.text);
+        std::size_t const dim = embedder_.dimension();
+        std::vector<float> matrix(texts.size() * dim);
+        if (auto r = embedder_.embed(texts, matrix); !r) return r.error();
+        std::size_t row = 0;
+        for (auto& si : items)
+            for (auto& c : si.chunks) {
+                auto const begin = matrix.begin() + static_cast<std::ptrdiff_t>(row++ * dim);
+                c.embedding.assign(begin, begin + static_cast<std::ptrdiff_t>(dim));
+            }
+        return {};
+    }
+
+    /// Weight conversation turns: the latest user turn 1.0, earlier ones 0.35, 0.12, ...; assistant
+    /// turns count less than the user's, system prompts least.
+    static std::vector<query_part> conversation_parts(std::vector<conversation_turn> const& conv) {
+        std::vector<query_part> parts;
+        double user_decay = 1.0, other_decay = 1.0;
+        for (auto it = conv.rbegin(); it != conv.rend(); ++it) {
+            if (it->content.empty()) continue;
+            double w = 0;
+            if (it->role == "user") {
+                w = user_decay;
+                user_decay = std::max(0.1, user_decay * 0.35);
+            } else if (it->role == "assistant") {
+                w = 0.2 * other_decay;
+                other_decay = std::max(0.25, other_decay * 0.5);
+            } else {
+                w = 0.1;
+            }
+            parts.push_back({it->content, w});
+        }
+        return parts;
+    }
+
+    /// Retrieve for `q` (embedding its parts) and load the chunks; best first.
+    result<std::vector<evidence>> find_evidence(user_ref const& ref, search_query& q) const {
+        std::size_t const dim = embedder_.dimension();
+        if (!q.parts.empty() && dim > 0) {
+            std::vector<std::string_view> texts;
+            for (auto const& p : q.parts) texts.push_back(p.text);
+            std::vector<float> matrix(texts.size() * dim);
+            if (auto r = embedder_.embed(texts, matrix); !r) return r.error();
+            q.vector.assign(dim, 0.0f);
+            for (std::size_t i = 0; i < texts.size(); ++i)
+                for (std::size_t j = 0; j < dim; ++j)
+                    q.vector[j] += static_cast<float>(q.parts[i].weight) * matrix[i * dim + j];
+            double norm = 0;
+            for (float v : q.vector) norm += static_cast<double>(v) * v;
+            if (norm > 0)
+                for (float& v : q.vector) v = static_cast<float>(v / std::sqrt(norm));
+            else
+                q.vector.clear();
+        }
+        auto hits = retriever_.search(ref, q);
+        if (!hits) return hits.error();
+        std::vector<std::string> ids;
+        ids.reserve(hits->size());
+        for (auto const& h : *hits) ids.push_back(h.chunk_id);
+        auto loaded = store_.get_chunks(ref, ids);
+        if (!loaded) return loaded.error();
+        std::vector<evidence> out;
+        out.reserve(hits->size());
+        std::size_t j = 0;
+        for (auto const& h : *hits) {
+            // get_chunks keeps the asked order and skips unknown ids.
+            if (j < loaded->size() && (*loaded)[j].chunk_id == h.chunk_id) out.push_back({std::move((*loaded)[j++]), h.score});
+        }
+        return out;
+    }
+
+    // ---- the /query cache: answers keyed by request, valid while the user's revision holds.
+    struct cache_entry {
+        std::uint64_t revision = 0;
+        query_response response;
+    };
+    struct cache_state {
+        std::mutex mutex;
+        std::unordered_map<std::string, cache_entry> entries;
+    };
+
+    static std::string cache_key(user_ref const& ref, query_request const& req) {
+        std::string key = ref.workspace + '\0' + ref.user_id + '\0' + req.question;
+        for (auto const& o : req.options) key += '\0' + o;
+        return key;
+    }
+
+    std::optional<query_response> cache_find(std::string const& key, std::uint64_t revision) const {
+        std::lock_guard g(cache_->mutex);
+        auto const it = cache_->entries.find(key);
+        if (it == cache_->entries.end() || it->second.revision != revision) return std::nullopt;
+        return it->second.response;
+    }
+
+    void cache_store(std::string key, std::uint64_t revision, query_response const& resp) const {
+        if (options_.cache_capacity == 0) return;
+        std::lock_guard g(cache_->mutex);
+        if (cache_->entries.size() >= options_.cache_capacity) cache_->entries.clear(); // crude but bounded
+        cache_->entries[std::move(key)] = cache_entry{revision, resp};
+    }
+
+    void cache_erase_user(user_ref const& ref) const {
+        std::string const prefix = ref.workspace + '\0' + ref.user_id + '\0';
+        std::lock_guard g(cache_->mutex);
+        std::erase_if(cache_->entries, [&](auto const& kv) { return kv.first.starts_with(prefix); });
+    }
+
+    struct ticket_state {
+        std::mutex mutex;
+        std::map<std::pair<std::string, std::string>, delete_response> by_id;
+        std::uint64_t issued = 0;
+    };
+
+    [[no_unique_address]] Store store_{};
+    [[no_unique_address]] Embedder embedder_{};
+    [[no_unique_address]] Retriever retriever_{};
+    [[no_unique_address]] Answerer answerer_{};
+    engine_options options_{};
+    // Behind pointers so that an engine stays movable.
+    std::unique_ptr<std::shared_mutex[]> stripes_ = std::make_unique<std::shared_mutex[]>(stripe_count);
+    std::unique_ptr<cache_state> cache_ = std::make_unique<cache_state>();
+    std::unique_ptr<ticket_state> tickets_ = std::make_unique<ticket_state>();
+};
+
+} // namespace persona
+
+#endif

@@ -1,0 +1,283 @@
+#ifndef PERSONA_EXTRACTIVE_ANSWERER_HPP
+#define PERSONA_EXTRACTIVE_ANSWERER_HPP
+
+/// @file
+/// `extractive_answerer`: grounded answers composed from the user's own words, offline.
+
+#include <persona/concepts.hpp>
+#include <persona/detail/evidence_text.hpp>
+#include <persona/text/analyzer.hpp>
+#include <persona/traits.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace persona {
+
+/** Answers questions by quoting the best evidence sentences, with dates. Models `answerer`.
+
+    Needs no network and is deterministic. It works out what is asked:
+    - a **trait** (name, timezone, locale, location, role, ...): answered from the
+      profile when a trait's key matches the question;
+    - a **time** ("when", "what time", "what date"): the best sentence with its date first;
+    - a **preference** ("prefer", "like", "favorite", ...): sentences that state one rank higher;
+    - anything else: the sentences that share the most informative terms with the question.
+
+    With `options` it predicts a decision: each option is scored by the evidence
+    sentences that mention its distinctive terms (negated or disliked mentions count
+    against it), and the best-scoring option is the `choice`.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: safe (`answer` is const, keeps no state).
+*/
+class extractive_answerer {
+public:
+    /// Tuning.
+    struct options {
+        double min_evidence_score = 0.05; ///< evidence scoring less is ignored
+        std::size_t max_sentences = 2;    ///< sentences quoted in an answer
+    };
+
+    extractive_answerer() = default;
+    explicit extractive_answerer(options const& o) : options_(o) {}
+
+    /** Answer `ctx.question` from `ctx.user`'s traits and `ctx.evidence`. */
+    [[nodiscard]] result<persona::answer> answer(answer_context const& ctx) const {
+        std::vector<evidence> ev;
+        for (auto const& e : ctx.evidence)
+            if (e.score >= options_.min_evidence_score) ev.push_back(e);
+        std::string const name = detail::display_name(ctx.user);
+        if (!ctx.options.empty()) return decide(ctx, ev, name);
+
+        persona::answer out;
+        auto const question_terms = detail::unique_terms(analyzer_, ctx.question);
+        std::string trait_answer = answer_from_traits(ctx, name);
+        auto picked = best_sentences(ctx.question, question_terms, ev, name);
+        if (trait_answer.empty() && picked.empty()) {
+            out.text = "I don't have enough information about " + name + " to answer that yet.";
+            return out;
+        }
+        out.text = trait_answer;
+        for (auto const& p : picked) {
+            auto const& c = ev[p.evidence_index].chunk;
+            if (!out.text.empty()) out.text += ' ';
+            // The quote keeps its own punctuation; the citation carries the date.
+            out.text += "\"" + std::string(trim(p.text)) + "\" (" + detail::citation(c) + ").";
+            if (std::ranges::none_of(out.sources, [&](source_ref const& s) { return s.chunk_id == c.chunk_id; }))
+                out.sources.push_back({c.chunk_id, ev[p.evidence_index].score});
+        }
+        return out;
+    }
+
+private:
+    struct picked_sentence {
+        std::string_view text;
+        std::size_t evidence_index;
+        double score;
+    };
+
+    static std::string_view trim(std::string_view s) {
+        while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+        while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+        return s;
+    }
+
+    static bool has_word(std::vector<std::string> const& words, std::initializer_list<std::string_view> any) {
+        return std::ranges::any_of(words, [&](std::string const& w) { return std::ranges::find(any, w) != any.end(); });
+    }
+
+    static bool asks_when(std::string_view question) {
+        std::vector<std::string> words;
+        text::tokenize_words(question, words);
+        return has_word(words, {"when", "date", "day", "time", "year", "month"}) &&
+               !has_word(words, {"timezone", "zone"});
+    }
+
+    /// A trait answers the question when the words of its key appear in it (synonyms included).
+    std::string answer_from_traits(answer_context const& ctx, std::string const& name) const {
+        std::vector<std::string> words;
+        text::tokenize_words(ctx.question, words);
+        struct synonym {
+            std::string_view question_word;
+            std::string_view key_word;
+        };
+        static constexpr synonym synonyms[] = {
+            {"timezone", "timezone"}, {"zone", "timezone"},  {"tz", "timezone"},      {"locale", "locale"},
+            {"language", "locale"},   {"language", "language"}, {"live", "location"}, {"based", "location"},
+            {"located", "location"},  {"city", "city"},      {"country", "country"},  {"job", "role"},
+            {"role", "role"},         {"title", "title"},    {"email", "email"},      {"name", "name"},
+            {"called", "name"},       {"company", "company"}, {"work", "company"},    {"notes", "notes"},
+        };
+        std::string best_path, best_value;
+        for (auto const& t : flatten_traits(ctx.user.traits)) {
+            std::vector<std::string> key_words;
+            std::string key = t.path;
+            std::ranges::replace(key, '_', ' ');
+            std::ranges::replace(key, '.', ' ');
+            text::tokenize_words(key, key_words);
+            bool match = false;
+            for (auto const& kw : key_words) {
+                if (kw.size() < 2) continue;
+                if (std::ranges::find(words, kw) != words.end()) match = true;
+                for (auto const& s : synonyms)
+                    if (s.key_word == kw && std::ranges::find(words, s.question_word) != words.end()) match = true;
+            }
+            if (match && kw_not_generic(key_words)) {
+                best_path = key;
+                best_value = t.value;
+                break;
+            }
+        }
+        if (best_path.empty()) return {};
+        return name + "'s " + best_path + " is " + best_value + ".";
+    }
+
+    static bool kw_not_generic(std::vector<std::string> const& key_words) {
+        return !(key_words.size() == 1 && (key_words[0] == "notes" || key_words[0] == "note"));
+    }
+
+    /// Score every evidence sentence against the question; keep the best, non-redundant ones.
+    std::vector<picked_sentence> best_sentences(std::string_view question, std::vector<std::string> const& q_terms,
+                                                std::span<evidence const> ev, std::string const& name) const {
+        auto const sentences = detail::split_evidence(analyzer_, ev);
+        if (sentences.empty()) return {};
+        auto const name_terms = detail::unique_terms(analyzer_, name);
+        // Terms in many evidence sentences say little; weigh each question term by rarity.
+        std::map<std::string, double> weight;
+        for (auto const& t : q_terms) {
+            if (std::ranges::binary_search(name_terms, t)) continue; // the user's own name matches everything
+            std::size_t df = 0;
+            for (auto const& s : sentences) df += std::ranges::binary_search(s.terms, t) ? 1 : 0;
+            weight[t] = std::log(1.0 + static_cast<double>(sentences.size()) / (1.0 + static_cast<double>(df)));
+        }
+        double total = 0;
+        for (auto const& [t, w] : weight) total += w;
+        std::vector<std::string> words;
+        text::tokenize_words(question, words);
+        bool const wants_preference = has_word(words, {"prefer", "prefers", "preference", "like", "likes", "favorite",
+                                                       "favourite", "enjoy", "love", "want", "usually"});
+        bool const wants_time = asks_when(question);
+        std::vector<picked_sentence> scored;
+        for (auto const& s : sentences) {
+            double overlap = 0;
+            for (auto const& [t, w] : weight) overlap += std::ranges::binary_search(s.terms, t) ? w : 0;
+            double score = 0.6 * (total > 0 ? overlap / total : 0) + 0.4 * ev[s.evidence_index].score;
+            if (wants_preference && states_preference(s.text)) score += 0.15;
+            if (wants_time && names_a_time(s.text)) score += 0.15;
+            scored.push_back({s.text, s.evidence_index, score});
+        }
+        std::ranges::stable_sort(scored, [&](picked_sentence const& a, picked_sentence const& b) {
+            return a.score != b.score ? a.score > b.score
+                                      : ev[a.evidence_index].chunk.chunk_id < ev[b.evidence_index].chunk.chunk_id;
+        });
+        std::vector<picked_sentence> out{scored.front()};
+        for (std::size_t i = 1; i < scored.size() && out.size() < options_.max_sentences; ++i) {
+            if (scored[i].score < 0.6 * out.front().score) break;
+            if (std::ranges::any_of(out, [&](picked_sentence const& p) { return p.evidence_index == scored[i].evidence_index; }))
+                continue;
+            out.push_back(scored[i]);
+        }
+        return out;
+    }
+
+    static bool states_preference(std::string_view s) {
+        std::vector<std::string> words;
+        text::tokenize_words(s, words);
+        return has_word(words, {"prefer", "prefers", "preferred", "like", "love", "favorite", "favourite", "enjoy",
+                                "always", "usually", "rather", "hate", "avoid", "never"});
+    }
+
+    /// Whether a sentence names a time or date: "2 PM", "9:30", "Tuesday", "morning", "March", "2023".
+    static bool names_a_time(std::string_view s) {
+        std::vector<std::string> words;
+        text::tokenize_words(s, words);
+        static constexpr std::string_view cues[] = {
+            "am", "pm", "noon", "midnight", "morning", "mornings", "afternoon", "afternoons", "evening", "evenings",
+            "night", "tonight", "today", "tomorrow", "yesterday", "week", "weekend", "month", "year", "monday",
+            "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mondays", "tuesdays", "wednesdays",
+            "thursdays", "fridays", "saturdays", "sundays", "january", "february", "march", "april", "may", "june",
+            "july", "august", "september", "october", "november", "december", "ago", "since", "daily", "weekly"};
+        for (auto const& w : words) {
+            if (std::ranges::find(cues, w) != std::end(cues)) return true;
+            if (w.find(':') != std::string::npos && std::isdigit(static_cast<unsigned char>(w.front()))) return true;
+            if (w.size() >= 3 && (w.ends_with("am") || w.ends_with("pm")) && std::isdigit(static_cast<unsigned char>(w.front())))
+                return true;
+            if (w.size() == 4 && std::ranges::all_of(w, [](char c) { return c >= '0' && c <= '9'; }) && (w[0] == '1' || w[0] == '2'))
+                return true;
+        }
+        return false;
+    }
+
+    static bool negates(std::string_view s) {
+        std::vector<std::string> words;
+        text::tokenize_words(s, words);
+        return has_word(words, {"not", "don't", "dont", "never", "hate", "hates", "dislike", "dislikes", "avoid",
+                                "avoids", "no", "can't", "cannot", "allergic", "won't", "isn't"});
+    }
+
+    /// Decision prediction: score options by the evidence sentences mentioning their distinctive terms.
+    result<persona::answer> decide(answer_context const& ctx, std::span<evidence const> ev, std::string const& name) const {
+        std::size_t const n = ctx.options.size();
+        std::vector<std::vector<std::string>> option_terms(n);
+        std::map<std::string, std::size_t> df;
+        for (std::size_t i = 0; i < n; ++i) {
+            option_terms[i] = detail::unique_terms(analyzer_, ctx.options[i]);
+            for (auto const& t : option_terms[i]) ++df[t];
+        }
+        auto const sentences = detail::split_evidence(analyzer_, ev);
+        std::vector<double> raw(n, 0.0);
+        std::vector<std::optional<std::size_t>> best_sentence(n);
+        std::vector<double> best_support(n, 0.0);
+        for (std::size_t i = 0; i < n; ++i) {
+            double norm = 0;
+            for (auto const& t : option_terms[i]) norm += std::log(1.0 + static_cast<double>(n) / static_cast<double>(df[t]));
+            if (norm <= 0) continue;
+            for (std::size_t s = 0; s < sentences.size(); ++s) {
+                double match = 0;
+                for (auto const& t : option_terms[i])
+                    if (std::ranges::binary_search(sentences[s].terms, t))
+                        match += std::log(1.0 + static_cast<double>(n) / static_cast<double>(df[t]));
+                if (match <= 0) continue;
+                double const support = (match / norm) * ev[sentences[s].evidence_index].score;
+                raw[i] += negates(sentences[s].text) ? -support : support;
+                if (support > best_support[i]) {
+                    best_support[i] = support;
+                    best_sentence[i] = s;
+                }
+            }
+        }
+        persona::answer out;
+        out.option_scores.resize(n);
+        for (std::size_t i = 0; i < n; ++i) out.option_scores[i] = 0.5 + 0.5 * std::tanh(raw[i]);
+        std::size_t choice = 0;
+        for (std::size_t i = 1; i < n; ++i)
+            if (raw[i] > raw[choice]) choice = i;
+        out.choice = choice;
+        if (!best_sentence[choice] || raw[choice] <= 0) {
+            out.text = "Nothing " + name + " has shared points to one of these options; \"" + ctx.options[choice] +
+                       "\" is the default pick.";
+            return out;
+        }
+        auto const& s = sentences[*best_sentence[choice]];
+        auto const& e = ev[s.evidence_index];
+        out.text = name + " would most likely pick \"" + ctx.options[choice] + "\": \"" + std::string(trim(s.text)) +
+                   "\" (" + detail::citation(e.chunk) + ").";
+        out.sources.push_back({e.chunk.chunk_id, e.score});
+        return out;
+    }
+
+    options options_{};
+    text::analyzer analyzer_{};
+};
+
+static_assert(answerer<extractive_answerer>);
+
+} // namespace persona
+
+#endif

@@ -1,0 +1,127 @@
+#ifndef PERSONA_FLAT_RETRIEVER_HPP
+#define PERSONA_FLAT_RETRIEVER_HPP
+
+/// @file
+/// `flat_retriever`: exact per-user search fusing BM25 and vector similarity.
+
+#include <persona/concepts.hpp>
+#include <persona/detail/hybrid_ranking.hpp>
+#include <persona/detail/user_map.hpp>
+#include <persona/text/analyzer.hpp>
+#include <persona/text/bm25.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace persona {
+
+/** Exact hybrid search over each user's chunks. Models `retriever`.
+
+    Each user has a contiguous matrix of chunk vectors (scanned exactly) and a BM25
+    index of the chunks' analyzed text. A search scores every chunk of that user by
+    `lexical_weight * bm25 + (1 - lexical_weight) * max(0, cosine)`, both in [0, 1]
+    (see `detail::hybrid_ranking`), optionally blended with recency, and returns the
+    best `k`, ties broken by chunk id.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: safe; searches run in parallel with each
+    other, a mutation locks only the user it touches.
+
+    @par Complexity
+    `search`: O(n·d + postings of the query terms + n log k) for a user with n chunks
+    of dimension d. `add`: O(chunk text). Removals are O(1) per chunk and the user's
+    storage is compacted when half of it is dead.
+*/
+class flat_retriever {
+public:
+    /// Tuning of the fusion.
+    struct options {
+        double lexical_weight = 0.5;   ///< weight of BM25 against the vector side
+        double recency_weight = 0.15;  ///< share of the score given to recency when a query prefers it
+        text::bm25_index::parameters bm25{};
+    };
+
+    flat_retriever() = default;
+    explicit flat_retriever(options const& o) : options_(o) {}
+
+    /** Index `chunks` for user `u`, replacing chunks with the same id.
+
+        All chunks of one user must have embeddings of one dimension (or none).
+        @returns `errc::invalid_request` on a dimension mismatch; then nothing changes.
+    */
+    [[nodiscard]] result<void> add(user_ref const& u, std::span<chunk const> chunks) {
+        if (chunks.empty()) return {};
+        // Analyze outside the lock: it is the expensive part.
+        std::vector<std::vector<std::string>> terms(chunks.size());
+        for (std::size_t i = 0; i < chunks.size(); ++i) analyzer_.terms(chunks[i].text, terms[i]);
+        auto const entry = users_.find_or_create(u);
+        std::unique_lock lock(entry->mutex);
+        std::size_t dim = entry->ranking.dimension();
+        if (entry->ranking.size() == 0) dim = chunks.front().embedding.size();
+        for (auto const& c : chunks)
+            if (c.embedding.size() != dim)
+                return make_error(errc::invalid_request,
+                                  "chunk '" + c.chunk_id + "' has an embedding of dimension " +
+                                      std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
+        if (entry->ranking.size() == 0) entry->ranking.reset(dim, options_.bm25);
+        for (std::size_t i = 0; i < chunks.size(); ++i) entry->ranking.add(chunks[i], terms[i]);
+        return {};
+    }
+
+    /// Drop every chunk of the items `item_ids` of user `u`.
+    [[nodiscard]] result<void> remove_items(user_ref const& u, std::span<std::string const> item_ids) {
+        auto const entry = users_.find(u);
+        if (!entry) return {};
+        std::unique_lock lock(entry->mutex);
+        for (auto const& id : item_ids) entry->ranking.remove_item(id);
+        entry->ranking.maybe_compact();
+        return {};
+    }
+
+    /// Drop user `u`'s index.
+    [[nodiscard]] result<void> remove_user(user_ref const& u) {
+        if (auto const entry = users_.find(u)) users_.erase(u, entry);
+        return {};
+    }
+
+    /** Return the best `q.k` chunks of user `u` for `q`, best first, ties by chunk id. */
+    [[nodiscard]] result<std::vector<scored_chunk>> search(user_ref const& u, search_query const& q) const {
+        auto const entry = users_.find(u);
+        if (!entry) return std::vector<scored_chunk>{};
+        auto const query_terms = detail::analyze_query(analyzer_, q.parts);
+        std::shared_lock lock(entry->mutex);
+        return entry->ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
+    }
+
+    /// Return the number of chunks indexed for user `u`.
+    std::size_t size(user_ref const& u) const {
+        auto const entry = users_.find(u);
+        if (!entry) return 0;
+        std::shared_lock lock(entry->mutex);
+        return entry->ranking.size();
+    }
+
+    /// Return the options in use.
+    options const& get_options() const noexcept { return options_; }
+
+private:
+    struct user_index {
+        mutable std::shared_mutex mutex;
+        detail::hybrid_ranking ranking;
+    };
+
+    options options_{};
+    text::analyzer analyzer_{};
+    detail::user_map<user_index> users_;
+};
+
+static_assert(retriever<flat_retriever>);
+
+} // namespace persona
+
+#endif

@@ -1,0 +1,784 @@
+#ifndef PERSONA_JSON_HPP
+#define PERSONA_JSON_HPP
+
+/// @file
+/// Boost.JSON conversions of the requests and responses of `api.hpp`, validating
+/// exactly as API.md says. The server parses requests and writes responses with these;
+/// the remote client does the opposite, so every conversion goes both ways.
+
+#include <persona/api.hpp>
+#include <persona/detail/validation.hpp>
+#include <persona/error.hpp>
+#include <persona/text/utf8.hpp>
+#include <persona/time.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/json/value_from.hpp>
+#include <boost/json/value_stack.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace persona {
+
+//------------------------------------------------------------------------------
+// Strict parsing
+//------------------------------------------------------------------------------
+
+namespace detail {
+
+// Builds the value exactly like boost::json::parser, and also rejects what Boost 1.81
+// accepts silently: duplicate keys (it keeps one of them, so a request could say two
+// things at once) and numbers that overflow a double (it yields infinity).
+class strict_json_handler {
+public:
+    static constexpr std::size_t max_object_size = boost::json::object::max_size();
+    static constexpr std::size_t max_array_size = boost::json::array::max_size();
+    static constexpr std::size_t max_key_size = boost::json::string::max_size();
+    static constexpr std::size_t max_string_size = boost::json::string::max_size();
+
+    boost::json::value_stack stack;
+    std::optional<std::string> duplicate_key;
+    bool overflow = false;
+
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) {
+        keys_.emplace_back();
+        return true;
+    }
+    bool on_object_end(std::size_t n, boost::system::error_code&) {
+        keys_.pop_back();
+        stack.push_object(n);
+        return true;
+    }
+    bool on_array_begin(boost::system::error_code&) { return true; }
+    bool on_array_end(std::size_t n, boost::system::error_code&) {
+        stack.push_array(n);
+        return true;
+    }
+    bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+        key_.append(s.data(), s.size());
+        stack.push_chars(s);
+        return true;
+    }
+    bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
+        key_.append(s.data(), s.size());
+        if (!keys_.back().insert(key_).second) {
+            duplicate_key = std::move(key_);
+            ec = errc::invalid_request;
+            return false;
+        }
+        key_.clear();
+        stack.push_key(s);
+        return true;
+    }
+    bool on_string_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+        stack.push_chars(s);
+        return true;
+    }
+    bool on_string(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+        stack.push_string(s);
+        return true;
+    }
+    bool on_number_part(boost::json::string_view, boost::system::error_code&) { return true; }
+    bool on_int64(std::int64_t i, boost::json::string_view, boost::system::error_code&) {
+        stack.push_int64(i);
+        return true;
+    }
+    bool on_uint64(std::uint64_t u, boost::json::string_view, boost::system::error_code&) {
+        stack.push_uint64(u);
+        return true;
+    }
+    bool on_double(double d, boost::json::string_view, boost::system::error_code& ec) {
+        if (!std::isfinite(d)) {
+            overflow = true;
+            ec = errc::invalid_request;
+            return false;
+        }
+        stack.push_double(d);
+        return true;
+    }
+    bool on_bool(bool b, boost::system::error_code&) {
+        stack.push_bool(b);
+        return true;
+    }
+    bool on_null(boost::system::error_code&) {
+        stack.push_null();
+        return true;
+    }
+    bool on_comment_part(boost::json::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
+
+private:
+    std::vector<std::unordered_set<std::string>> keys_; // the keys seen, per open object
+    std::string key_;                                   // the key being assembled from parts
+};
+
+inline error invalid_body(std::string why) {
+    return invalid_field("body", "request body is not valid JSON: " + why);
+}
+
+} // namespace detail
+
+/** Parse a request body strictly.
+
+    Accepts exactly one JSON value surrounded by optional white space. Beyond what
+    Boost.JSON checks (syntax, UTF-8 in strings, trailing data), it rejects duplicate
+    keys in any object and numbers outside the range of `double`.
+
+    @param body The bytes of the body.
+    @param max_depth The deepest nesting of arrays and objects allowed.
+    @returns The value, or `errc::invalid_request` with `details.field` set to `"body"`
+    (or to the duplicated key's name).
+
+    @par Complexity
+    Linear in `body.size()`; the nesting limit bounds the parser's recursion.
+*/
+inline result<boost::json::value> parse_json(std::string_view body, std::size_t max_depth = 64) {
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+        return detail::invalid_body("the body is empty");
+    // Boost.JSON checks UTF-8 only inside strings and then reports a bare "syntax error".
+    if (!text::is_valid_utf8(body)) return detail::invalid_body("the body is not valid UTF-8");
+    boost::json::parse_options opt;
+    opt.max_depth = max_depth;
+    boost::json::basic_parser<detail::strict_json_handler> parser(opt);
+    auto& h = parser.handler();
+    h.stack.reset();
+    boost::system::error_code ec;
+    auto const used = parser.write_some(false, body.data(), body.size(), ec);
+    if (h.duplicate_key) return invalid_field(*h.duplicate_key, "duplicate key '" + *h.duplicate_key + "'");
+    if (h.overflow) return detail::invalid_body("a number is out of range");
+    if (ec == boost::json::error::too_deep)
+        return detail::invalid_body("nested deeper than " + std::to_string(max_depth) + " levels");
+    if (ec) return detail::invalid_body(ec.message() + " at byte " + std::to_string(used));
+    if (used != body.size()) return detail::invalid_body("unexpected data after the value at byte " + std::to_string(used));
+    return h.stack.release();
+}
+
+//------------------------------------------------------------------------------
+// Reading: one small reader validates every member, so each rule is written once
+//------------------------------------------------------------------------------
+
+namespace detail {
+
+/** A member name with up to two aliases: the first present (non-null) one is read,
+    and errors always name the canonical `name`. An empty name means the value itself
+    (an array element). */
+struct json_key {
+    std::string_view name;
+    std::array<std::string_view, 2> aliases{};
+
+    json_key() = default;
+    json_key(char const* n) : name(n) {} // implicit: most members have no alias
+    json_key(char const* n, char const* a1, char const* a2 = "") : name(n), aliases{a1, a2} {}
+};
+
+/// The value an array element reader reads with `get(element, ...)`.
+inline json_key const element{};
+
+/// What a string member must look like.
+struct string_rule {
+    bool required = false;
+    std::size_t min_chars = 0;                  ///< in code points
+    std::size_t max_chars = 0;                  ///< in code points; 0: no limit
+    bool non_blank = false;                     ///< needs a character that is not white space
+    bool item_id = false;                       ///< no `#`: it separates an item id from a segment
+    std::span<std::string_view const> one_of{}; ///< the allowed values, if restricted
+};
+
+inline constexpr std::string_view message_roles[] = {"system", "user", "assistant", "tool"};
+inline constexpr std::string_view conversation_roles[] = {"system", "user", "assistant"};
+inline constexpr std::string_view delete_scopes[] = {"global"};
+
+inline constexpr std::size_t max_item_id_chars = 256;
+inline constexpr string_rule user_id_rule{.required = true, .min_chars = 1, .max_chars = api_limits::max_user_id_chars};
+inline constexpr string_rule required_text{.required = true, .non_blank = true};
+inline constexpr string_rule required_string{.required = true};
+
+inline std::string join(std::span<std::string_view const> values) {
+    std::string out;
+    for (auto v : values) (out += out.empty() ? "" : ", ") += v;
+    return out;
+}
+
+/** Reads the members of one JSON object (or one array element) into C++ values.
+
+    Errors do not propagate through return values: the first one is recorded in a
+    slot shared by a reader and its children and later calls do nothing, so a type's
+    reader is a flat list of `get` calls and the caller checks once at the end.
+*/
+class json_reader {
+public:
+    json_reader(boost::json::value const& self, std::optional<error>& err, std::string prefix = {},
+                std::optional<std::size_t> index = {})
+        : self_(&self), err_(&err), prefix_(std::move(prefix)), index_(index) {}
+
+    bool ok() const noexcept { return !*err_; }
+    bool is_object() const noexcept { return self_->is_object(); }
+
+    /// The wire name of member `k`, such as `events[2].timestamp`.
+    std::string path(json_key const& k) const {
+        if (k.name.empty()) return prefix_;
+        return prefix_.empty() ? std::string(k.name) : prefix_ + "." + std::string(k.name);
+    }
+
+    /// Record the error `message` about member `k`, unless an earlier one is recorded.
+    void report(json_key const& k, std::string message) {
+        if (!ok()) return;
+        *err_ = invalid_field(path(k), std::move(message));
+        if (index_) (*err_)->details["index"] = *index_;
+    }
+    /// Record the error "<member> <what>", such as "events[2].content must not be empty".
+    void fail(json_key const& k, std::string const& what) { report(k, path(k) + " " + what); }
+
+    /// Return member `k` (or an alias), or null when absent or JSON null.
+    boost::json::value const* find(json_key const& k) const {
+        if (k.name.empty()) return self_;
+        auto const* obj = self_->if_object();
+        if (!obj) return nullptr;
+        for (auto name : {k.name, k.aliases[0], k.aliases[1]}) {
+            if (name.empty()) continue;
+            auto const* v = obj->if_contains(name);
+            if (v && !v->is_null()) return v;
+        }
+        return nullptr;
+    }
+
+    void get(json_key const& k, std::string& out, string_rule const& rule = {}) {
+        if (auto s = read_string(k, rule)) out = std::move(*s);
+    }
+    void get(json_key const& k, std::optional<std::string>& out, string_rule const& rule = {}) {
+        if (auto s = read_string(k, rule)) out = std::move(*s);
+    }
+
+    void get(json_key const& k, std::optional<timestamp>& out, bool required = false) {
+        auto const s = read_string(k, {.required = required});
+        if (!s) return;
+        out = parse_timestamp(*s);
+        if (!out) fail(k, "must be an ISO 8601 timestamp such as 2025-10-11T16:05:00Z");
+    }
+    void get(json_key const& k, timestamp& out) {
+        std::optional<timestamp> t;
+        get(k, t, true);
+        if (t) out = *t;
+    }
+
+    void get(json_key const& k, boost::json::object& out) {
+        auto const* v = find(k);
+        if (!v) return;
+        if (auto const* o = v->if_object()) out = *o;
+        else fail(k, "must be an object");
+    }
+
+    void get(json_key const& k, bool& out) {
+        auto const* v = find(k);
+        if (!v) return;
+        if (auto const* b = v->if_bool()) out = *b;
+        else fail(k, "must be true or false");
+    }
+
+    void get(json_key const& k, double& out) {
+        auto const* v = find(k);
+        if (!v) return;
+        if (v->is_number()) out = v->to_number<double>();
+        else fail(k, "must be a number");
+    }
+    void get(json_key const& k, std::optional<double>& out, double lo, double hi) {
+        double d = lo;
+        if (!find(k)) return;
+        get(k, d);
+        if (ok() && !(d >= lo && d <= hi)) fail(k, "must be a number from " + number(lo) + " to " + number(hi));
+        if (ok()) out = d;
+    }
+
+    /// Read an integer in [lo, hi]; a double with an integral value counts (JS clients send 5.0).
+    void get(json_key const& k, std::size_t& out, std::size_t lo = 0,
+             std::size_t hi = std::numeric_limits<std::size_t>::max()) {
+        auto const* v = find(k);
+        if (!v) return;
+        std::optional<std::size_t> n;
+        if (auto const* i = v->if_int64()) {
+            if (*i >= 0) n = static_cast<std::size_t>(*i);
+        } else if (auto const* u = v->if_uint64()) {
+            n = static_cast<std::size_t>(*u);
+        } else if (auto const* d = v->if_double()) {
+            // 2^64 is exact in a double, so the bound check cannot overflow the cast.
+            if (*d >= 0 && *d < 18446744073709551616.0 && std::trunc(*d) == *d) n = static_cast<std::size_t>(*d);
+        }
+        if (!n || *n < lo || *n > hi)
+            return fail(k, hi == std::numeric_limits<std::size_t>::max()
+                               ? "must be a non-negative integer"
+                               : "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+        out = *n;
+    }
+    void get(json_key const& k, std::optional<std::size_t>& out) {
+        if (!find(k)) return;
+        std::size_t n = 0;
+        get(k, n);
+        if (ok()) out = n;
+    }
+
+    /// Call `f(reader)` for member `k`, an object, with a reader prefixed by its name.
+    template <class F>
+    void nested(json_key const& k, F&& f) {
+        auto const* v = find(k);
+        if (!v) return;
+        if (!v->is_object()) return fail(k, "must be an object");
+        json_reader child(*v, *err_, path(k), index_);
+        f(child);
+    }
+
+    /// Call `f(reader)` for each element of member `k`, an array; each reader's errors
+    /// name `k[i]` and carry `details.index` = i. Returns false when absent.
+    template <class F>
+    bool each(json_key const& k, F&& f, bool required = false) {
+        auto const* v = find(k);
+        if (!v) {
+            if (required) fail(k, "is required");
+            return false;
+        }
+        auto const* arr = v->if_array();
+        if (!arr) {
+            fail(k, "must be an array");
+            return true;
+        }
+        for (std::size_t i = 0; i < arr->size() && ok(); ++i) {
+            json_reader child((*arr)[i], *err_, path(k) + "[" + std::to_string(i) + "]", i);
+            f(child);
+        }
+        return true;
+    }
+    /// Like `each`, for arrays whose elements must be objects.
+    template <class F>
+    bool each_object(json_key const& k, F&& f, bool required = false) {
+        return each(
+            k,
+            [&](json_reader& item) {
+                if (item.is_object()) f(item);
+                else item.fail(element, "must be an object");
+            },
+            required);
+    }
+
+private:
+    static std::string number(double d) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", d);
+        return buf;
+    }
+
+    std::optional<std::string> read_string(json_key const& k, string_rule const& rule) {
+        auto const* v = find(k);
+        if (!v) {
+            if (rule.required) fail(k, "is required");
+            return std::nullopt;
+        }
+        auto const* s = v->if_string();
+        if (!s) {
+            fail(k, "must be a string");
+            return std::nullopt;
+        }
+        std::string_view const sv(*s);
+        auto const chars = text::count_code_points(sv);
+        if (rule.max_chars && (chars < rule.min_chars || chars > rule.max_chars))
+            fail(k, "must be " + std::to_string(rule.min_chars) + " to " + std::to_string(rule.max_chars) +
+                        " characters long");
+        else if (chars < rule.min_chars || (rule.non_blank && is_blank(sv)))
+            fail(k, "must not be empty");
+        else if (rule.item_id && sv.find('#') != std::string_view::npos)
+            fail(k, "must not contain '#'");
+        else if (!rule.one_of.empty() && std::find(rule.one_of.begin(), rule.one_of.end(), sv) == rule.one_of.end())
+            fail(k, "must be one of: " + join(rule.one_of));
+        if (!ok()) return std::nullopt;
+        return std::string(sv);
+    }
+
+    boost::json::value const* self_;
+    std::optional<error>* err_;
+    std::string prefix_;
+    std::optional<std::size_t> index_;
+};
+
+inline constexpr string_rule item_id_rule(bool required) {
+    return {.required = required, .min_chars = required ? 1U : 0U, .max_chars = max_item_id_chars, .item_id = true};
+}
+
+inline bool is_email(std::string_view s) noexcept {
+    auto const at = s.find('@');
+    return at != std::string_view::npos && at > 0 && at + 1 < s.size() && s.find('@', at + 1) == std::string_view::npos;
+}
+
+// One `read_fields` per type; `from_json` dispatches on the type of its output.
+
+inline void read_fields(json_reader& r, register_request& x) {
+    r.get("user_id", x.user_id, {.min_chars = 1, .max_chars = api_limits::max_user_id_chars});
+    r.get("email", x.email, {.min_chars = 1});
+    if (x.email && !is_email(*x.email)) r.fail("email", "must contain one '@' with text on both sides");
+    r.get("traits", x.traits);
+    r.get("purpose", x.purpose);
+    if (x.user_id.empty() && !x.email) r.fail("user_id", "is required (or email)");
+}
+
+inline void read_fields(json_reader& r, ingest_request& x) {
+    r.get("user_id", x.user_id, user_id_rule);
+    r.get("source", x.source);
+    r.each_object("events", [&](json_reader& e) {
+        auto& ev = x.events.emplace_back();
+        e.get("event_id", ev.event_id, item_id_rule(true));
+        e.get("type", ev.type, {.required = true, .min_chars = 1});
+        e.get("timestamp", ev.time, true);
+        e.get("content", ev.content, required_text);
+        e.get("metadata", ev.metadata);
+    });
+    r.each_object("documents", [&](json_reader& d) {
+        auto& doc = x.documents.emplace_back();
+        d.get("doc_id", doc.doc_id, item_id_rule(false));
+        d.get("content", doc.content, required_text);
+        d.get("title", doc.title);
+        d.get({"kind", "document_type"}, doc.kind);
+        d.get("created_at", doc.created_at);
+        d.get("metadata", doc.metadata);
+    });
+    r.each_object("message_history", [&](json_reader& m) {
+        auto& msg = x.message_history.emplace_back();
+        m.get("role", msg.role, {.required = true, .one_of = message_roles});
+        m.get("content", msg.content, required_text);
+        m.get("timestamp", msg.time);
+        m.get({"id", "message_id"}, msg.id, item_id_rule(false));
+    });
+    r.nested("options", [&](json_reader& o) { o.get("dedupe", x.dedupe); });
+    if (x.events.empty() && x.documents.empty() && x.message_history.empty())
+        r.report("events", "at least one event, document or message is required");
+}
+
+inline void read_fields(json_reader& r, query_request& x) {
+    r.get("user_id", x.user_id, user_id_rule);
+    r.get("question", x.question, required_text);
+    r.get("use_cache", x.use_cache);
+    bool const has_options =
+        r.each("options", [&](json_reader& o) { o.get(element, x.options.emplace_back(), required_text); });
+    if (has_options && (x.options.size() < api_limits::min_options || x.options.size() > api_limits::max_options))
+        r.fail("options", "must have " + std::to_string(api_limits::min_options) + " to " +
+                              std::to_string(api_limits::max_options) + " entries");
+}
+
+inline void read_fields(json_reader& r, chunks_request& x) {
+    r.get("user_id", x.user_id, user_id_rule);
+    r.each_object(
+        {"conversation", "history", "conversation_history"},
+        [&](json_reader& t) {
+            auto& turn = x.conversation.emplace_back();
+            t.get("role", turn.role, {.required = true, .one_of = conversation_roles});
+            t.get("content", turn.content, required_string);
+        },
+        true);
+    if (x.conversation.empty()) r.fail("conversation", "must not be empty");
+    r.get({"top_k", "k"}, x.top_k, api_limits::min_top_k, api_limits::max_top_k);
+    r.get("similarity_threshold", x.similarity_threshold, 0.0, 1.0);
+}
+
+inline void read_fields(json_reader& r, delete_request& x) {
+    r.get("user_id", x.user_id, user_id_rule);
+    r.get("scope", x.scope, {.one_of = delete_scopes});
+    r.get("reason", x.reason);
+}
+
+inline void read_fields(json_reader& r, register_response& x) {
+    r.get("user_id", x.user_id, required_string);
+    r.get("created_at", x.created_at);
+    r.get("status", x.status);
+    r.get("email", x.email);
+}
+
+inline void read_fields(json_reader& r, ingest_response& x) {
+    r.get("user_id", x.user_id, required_string);
+    r.nested("ingested", [&](json_reader& n) {
+        n.get("events", x.events);
+        n.get("documents", x.documents);
+    });
+    r.each_object("skipped", [&](json_reader& s) {
+        auto& item = x.skipped.emplace_back();
+        s.get("id", item.id, required_string);
+        s.get("kind", item.kind);
+        s.get("reason", item.reason);
+    });
+    r.get("updated_at", x.updated_at);
+}
+
+inline void read_fields(json_reader& r, query_response& x) {
+    r.get("user_id", x.user_id, required_string);
+    r.get("answer", x.answer, required_string);
+    r.each_object("sources", [&](json_reader& s) {
+        auto& src = x.sources.emplace_back();
+        s.get("chunk_id", src.chunk_id, required_string);
+        s.get("score", src.score);
+    });
+    r.get("choice", x.choice);
+    r.each("option_scores", [&](json_reader& s) { s.get(element, x.option_scores.emplace_back()); });
+}
+
+inline void read_fields(json_reader& r, summary_response& x) {
+    r.get("user_id", x.user_id, required_string);
+    r.get("generated_at", x.generated_at);
+    r.get("purpose", x.purpose);
+    r.get("summary", x.summary, required_string);
+}
+
+inline void read_fields(json_reader& r, chunks_response& x) {
+    r.each_object(
+        "results",
+        [&](json_reader& c) {
+            auto& res = x.results.emplace_back();
+            c.get("chunk_id", res.chunk_id, required_string);
+            c.get("excerpt", res.excerpt, required_string);
+            c.get("score", res.score);
+        },
+        true);
+}
+
+inline void read_fields(json_reader& r, delete_response& x) {
+    r.get("ticket_id", x.ticket_id, required_string);
+    r.get("status", x.status);
+    r.get("eta", x.eta);
+}
+
+template <class T, class... Ts>
+inline constexpr bool is_one_of = (std::same_as<T, Ts> || ...);
+
+} // namespace detail
+
+/// The request and response types of `api.hpp` that have a JSON form.
+template <class T>
+concept wire_type =
+    detail::is_one_of<T, register_request, ingest_request, query_request, chunks_request, delete_request,
+                      register_response, ingest_response, query_response, summary_response, chunks_response,
+                      delete_response>;
+
+/** Convert a parsed JSON body to a request or response, validating it as API.md says.
+
+    Unknown members are ignored and a member set to `null` counts as absent.
+
+    @tparam T A `wire_type`, such as `ingest_request`.
+    @param v The body, normally from `parse_json`.
+    @returns The value, or `errc::invalid_request` whose `details.field` names the first
+    offending member (`events[2].timestamp`) and, for an array element, `details.index`.
+    A body that is not an object gives `details.field` = `"body"`.
+*/
+template <class T>
+    requires wire_type<T>
+result<T> from_json(boost::json::value const& v) {
+    if (!v.is_object()) return invalid_field("body", "request body must be a JSON object");
+    std::optional<error> err;
+    detail::json_reader reader(v, err);
+    T out{};
+    detail::read_fields(reader, out);
+    if (err) return std::move(*err);
+    return out;
+}
+
+/** Parse an error body, in the top-level form `{"code","message","details"}` or the
+    nested form `{"error":{...}}`.
+
+    @returns The error; an unknown or missing code gives `errc::internal_error`, keeping
+    the message. Never fails: a body that is not an error still yields an error.
+*/
+inline error error_from_json(boost::json::value const& v) {
+    error e{errc::internal_error, {}, {}};
+    auto const* obj = v.if_object();
+    if (!obj) {
+        e.message = "malformed error body";
+        return e;
+    }
+    if (auto const* inner = obj->if_contains("error"); inner && inner->is_object()) obj = &inner->get_object();
+    if (auto const* code = obj->if_contains("code"); code && code->is_string())
+        e.code = errc_from_string(code->get_string());
+    if (auto const* msg = obj->if_contains("message"); msg && msg->is_string()) e.message = msg->get_string();
+    if (auto const* details = obj->if_contains("details"); details && details->is_object())
+        e.details = details->get_object();
+    return e;
+}
+
+//------------------------------------------------------------------------------
+// Writing
+//------------------------------------------------------------------------------
+
+/** Convert an error to its wire body `{"code","message","details"}` (`details` always present). */
+inline boost::json::object to_json(error const& e) {
+    return {{"code", to_string(e.code)}, {"message", e.message}, {"details", e.details}};
+}
+
+// `value_from` support: each function writes the members in API.md's order, which
+// Boost.JSON objects keep, so serialized bodies are stable.
+
+/// @{
+/** Write `x` into `jv`; makes `boost::json::value_from(x)` work. */
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, error const& e) { jv = to_json(e); }
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, register_request const& x) {
+    auto& o = jv.emplace_object();
+    if (!x.user_id.empty()) o.emplace("user_id", x.user_id);
+    if (x.email) o.emplace("email", *x.email);
+    o.emplace("traits", x.traits);
+    if (x.purpose) o.emplace("purpose", *x.purpose);
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, event_input const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("event_id", x.event_id);
+    o.emplace("type", x.type);
+    if (x.time) o.emplace("timestamp", format_timestamp(*x.time));
+    o.emplace("content", x.content);
+    if (!x.metadata.empty()) o.emplace("metadata", x.metadata);
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, document_input const& x) {
+    auto& o = jv.emplace_object();
+    if (!x.doc_id.empty()) o.emplace("doc_id", x.doc_id);
+    o.emplace("content", x.content);
+    if (!x.title.empty()) o.emplace("title", x.title);
+    if (!x.kind.empty()) o.emplace("kind", x.kind);
+    if (x.created_at) o.emplace("created_at", format_timestamp(*x.created_at));
+    if (!x.metadata.empty()) o.emplace("metadata", x.metadata);
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, message_input const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("role", x.role);
+    o.emplace("content", x.content);
+    if (x.time) o.emplace("timestamp", format_timestamp(*x.time));
+    if (!x.id.empty()) o.emplace("id", x.id);
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, ingest_request const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("user_id", x.user_id);
+    if (!x.source.empty()) o.emplace("source", x.source);
+    if (!x.events.empty()) o.emplace("events", boost::json::value_from(x.events, o.storage()));
+    if (!x.documents.empty()) o.emplace("documents", boost::json::value_from(x.documents, o.storage()));
+    if (!x.message_history.empty())
+        o.emplace("message_history", boost::json::value_from(x.message_history, o.storage()));
+    if (x.dedupe) o.emplace("options", boost::json::object{{"dedupe", true}});
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, query_request const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("user_id", x.user_id);
+    o.emplace("question", x.question);
+    if (x.use_cache) o.emplace("use_cache", true);
+    if (!x.options.empty()) o.emplace("options", boost::json::value_from(x.options, o.storage()));
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, conversation_turn const& x) {
+    jv = {{"role", x.role}, {"content", x.content}};
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, chunks_request const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("user_id", x.user_id);
+    o.emplace("conversation", boost::json::value_from(x.conversation, o.storage()));
+    o.emplace("top_k", x.top_k);
+    if (x.similarity_threshold) o.emplace("similarity_threshold", *x.similarity_threshold);
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, delete_request const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("user_id", x.user_id);
+    o.emplace("scope", x.scope);
+    if (!x.reason.empty()) o.emplace("reason", x.reason);
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, register_response const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("user_id", x.user_id);
+    o.emplace("created_at", format_timestamp(x.created_at));
+    o.emplace("status", x.status);
+    if (x.email) o.emplace("email", *x.email);
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, skipped_item const& x) {
+    jv = {{"id", x.id}, {"kind", x.kind}, {"reason", x.reason}};
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, ingest_response const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("user_id", x.user_id);
+    o.emplace("ingested", boost::json::object{{"events", x.events}, {"documents", x.documents}});
+    o.emplace("skipped", boost::json::value_from(x.skipped, o.storage()));
+    o.emplace("updated_at", format_timestamp(x.updated_at));
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, source_ref const& x) {
+    jv = {{"chunk_id", x.chunk_id}, {"score", x.score}};
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, query_response const& x) {
+    auto& o = jv.emplace_object();
+    o.emplace("user_id", x.user_id);
+    o.emplace("answer", x.answer);
+    o.emplace("sources", boost::json::value_from(x.sources, o.storage()));
+    if (x.choice) {
+        o.emplace("choice", *x.choice);
+        o.emplace("option_scores", boost::json::value_from(x.option_scores, o.storage()));
+    }
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, summary_response const& x) {
+    jv = {{"user_id", x.user_id},
+          {"generated_at", format_timestamp(x.generated_at)},
+          {"purpose", x.purpose},
+          {"summary", x.summary}};
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, chunk_result const& x) {
+    jv = {{"chunk_id", x.chunk_id}, {"excerpt", x.excerpt}, {"score", x.score}};
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, chunks_response const& x) {
+    jv.emplace_object().emplace("results", boost::json::value_from(x.results, jv.storage()));
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, delete_response const& x) {
+    jv = {{"ticket_id", x.ticket_id}, {"status", x.status}, {"eta", format_timestamp(x.eta)}};
+}
+/// @}
+
+/** Convert a request or response to JSON, members in API.md's order.
+
+    `from_json<T>(to_json(x))` gives back `x` (timestamps at second precision).
+*/
+template <class T>
+    requires wire_type<T>
+boost::json::value to_json(T const& x) {
+    return boost::json::value_from(x);
+}
+
+/** Serialize a request, response or error to a compact JSON string. */
+template <class T>
+    requires(wire_type<T> || std::same_as<T, error>)
+std::string serialize(T const& x) {
+    return boost::json::serialize(boost::json::value_from(x));
+}
+
+} // namespace persona
+
+#endif

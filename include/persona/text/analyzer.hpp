@@ -1,0 +1,118 @@
+#ifndef PERSONA_TEXT_ANALYZER_HPP
+#define PERSONA_TEXT_ANALYZER_HPP
+
+/// @file
+/// The text analysis pipeline that turns text into index and query terms.
+
+#include <persona/text/porter2.hpp>
+#include <persona/text/stop_words.hpp>
+#include <persona/text/tokenizer.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace persona::text {
+
+/// The settings of an `analyzer`; also reachable as `analyzer::options`.
+struct analyzer_options {
+    bool stem = true;               ///< Reduce words to their Porter2 stem.
+    bool remove_stop_words = true;  ///< Drop English function words.
+};
+
+namespace detail {
+
+inline bool has_ascii_digit(std::string_view s) noexcept {
+    for (char c : s)
+        if (c >= '0' && c <= '9')
+            return true;
+    return false;
+}
+
+} // namespace detail
+
+/** Turns text into the terms that persona indexes and queries with.
+
+    The pipeline is: `tokenize` (fold case and accents) → drop stop words →
+    drop the possessive ("caroline's" → "caroline") → drop stop words again
+    and single ASCII letters → Porter2-stem words that contain no digit.
+    The same analyzer must be used for documents and queries so that their
+    terms meet.
+
+    An analyzer holds only its options: const member functions may be called
+    concurrently from any number of threads.
+*/
+class analyzer {
+public:
+    /// The settings; defined outside the class so that `analyzer(options{})` compiles everywhere.
+    using options = analyzer_options;
+
+    /// Construct an analyzer that stems and removes stop words.
+    analyzer() noexcept = default;
+
+    /** Construct an analyzer with the given settings.
+
+        @param opts The settings.
+    */
+    explicit analyzer(options opts) noexcept : opts_(opts) {}
+
+    /// Return the settings.
+    const options& get_options() const noexcept { return opts_; }
+
+    /** Return the terms of `text`, in order, duplicates kept.
+
+        Duplicates are kept so that callers can count term frequencies.
+
+        @param text The input, normally UTF-8.
+        @return The terms.
+
+        @par Complexity
+        Linear in `text.size()`.
+    */
+    std::vector<std::string> terms(std::string_view text) const {
+        std::vector<std::string> out;
+        terms(text, out);
+        return out;
+    }
+
+    /** Append the terms of `text` to `out`.
+
+        @param text The input, normally UTF-8.
+        @param out Receives the terms after its current contents.
+
+        @par Complexity
+        Linear in `text.size()`.
+    */
+    void terms(std::string_view text, std::vector<std::string>& out) const {
+        detail::for_each_token(text, [&](std::size_t, std::size_t, const std::string& folded) {
+            std::string_view word = folded;
+            // Check before stripping the possessive: "let's" is a stop word, "let" is not.
+            if (opts_.remove_stop_words && is_stop_word(word))
+                return;
+            if (word.size() >= 2 && word.substr(word.size() - 2) == "'s")
+                word.remove_suffix(2);
+            while (!word.empty() && word.back() == '\'')
+                word.remove_suffix(1);
+            if (word.empty())
+                return;
+            if (opts_.remove_stop_words && is_stop_word(word))
+                return;
+            // Single letters are initials or list markers ("a)", "U.S."), never useful terms.
+            if (word.size() == 1 && static_cast<unsigned char>(word[0]) < 0x80U &&
+                !detail::is_ascii_digit(static_cast<char32_t>(word[0])))
+                return;
+            std::string& term = out.emplace_back(word);
+            // Numbers, times and codes ("3.5", "9:30", "2pm", "b12") must match exactly.
+            if (opts_.stem && !detail::has_ascii_digit(term))
+                porter2_stem_in_place(term);
+        });
+    }
+
+private:
+    options opts_{};
+};
+
+} // namespace persona::text
+
+#endif

@@ -1,0 +1,178 @@
+#ifndef PERSONA_TEXT_BM25_HPP
+#define PERSONA_TEXT_BM25_HPP
+
+/// @file
+/// `bm25_index`: an Okapi BM25 inverted index over analyzed terms, the lexical half
+/// of every persona retriever.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace persona::text {
+
+/** A weighted query term. */
+struct weighted_term {
+    std::string term;
+    double weight = 1.0;
+};
+
+/** An Okapi BM25 index of documents identified by dense slot numbers.
+
+    The caller owns slot numbering (a retriever uses the row of the chunk in its
+    vector matrix). Removal is immediate for scoring (the slot is marked dead and
+    skipped) and postings of dead slots are dropped by `compact`, which the owner
+    calls when it renumbers its slots.
+
+    Scores are mapped to [0, 1] by `normalized_scores`: the BM25 sum divided by the
+    query's idf mass, so 1 means "every query term matched about as well as once in a
+    document of average length", whatever the collection size.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: const members may run concurrently;
+    a mutation needs exclusive access.
+*/
+class bm25_index {
+public:
+    /// The BM25 parameters.
+    struct parameters {
+        double k1 = 1.2;
+        double b = 0.75;
+    };
+
+    bm25_index() = default;
+    explicit bm25_index(parameters p) : params_(p) {}
+
+    /** Index document `slot` with `terms` (duplicates count as term frequency).
+
+        `slot` must not be live; slots may be added in any order.
+    */
+    void add(std::uint32_t slot, std::span<std::string const> terms) {
+        if (slot >= lengths_.size()) {
+            lengths_.resize(slot + 1, 0);
+            live_.resize(slot + 1, false);
+        }
+        // Count term frequencies with a sort instead of a map: chunks are short.
+        std::vector<std::string_view> sorted(terms.begin(), terms.end());
+        std::ranges::sort(sorted);
+        for (std::size_t i = 0; i < sorted.size();) {
+            std::size_t j = i;
+            while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+            postings_[std::string(sorted[i])].push_back({slot, static_cast<std::uint32_t>(j - i)});
+            i = j;
+        }
+        lengths_[slot] = static_cast<std::uint32_t>(terms.size());
+        live_[slot] = true;
+        total_length_ += terms.size();
+        ++live_count_;
+    }
+
+    /// Stop matching document `slot` (no effect if it is not live).
+    void remove(std::uint32_t slot) noexcept {
+        if (slot >= live_.size() || !live_[slot]) return;
+        live_[slot] = false;
+        total_length_ -= lengths_[slot];
+        --live_count_;
+    }
+
+    /** Renumber slots: `new_slot[old]` is the new number, or -1 to drop. Drops dead postings. */
+    void compact(std::span<std::int64_t const> new_slot) {
+        std::vector<std::uint32_t> lengths;
+        std::vector<bool> live;
+        std::int64_t max_slot = -1;
+        for (auto s : new_slot) max_slot = std::max(max_slot, s);
+        lengths.resize(static_cast<std::size_t>(max_slot + 1), 0);
+        live.resize(static_cast<std::size_t>(max_slot + 1), false);
+        for (std::size_t old = 0; old < new_slot.size() && old < lengths_.size(); ++old) {
+            if (new_slot[old] < 0 || !live_[old]) continue;
+            lengths[static_cast<std::size_t>(new_slot[old])] = lengths_[old];
+            live[static_cast<std::size_t>(new_slot[old])] = true;
+        }
+        for (auto it = postings_.begin(); it != postings_.end();) {
+            auto& list = it->second;
+            std::erase_if(list, [&](posting const& p) {
+                return p.slot >= new_slot.size() || new_slot[p.slot] < 0 || !live_[p.slot];
+            });
+            for (auto& p : list) p.slot = static_cast<std::uint32_t>(new_slot[p.slot]);
+            if (list.empty()) it = postings_.erase(it);
+            else ++it;
+        }
+        lengths_ = std::move(lengths);
+        live_ = std::move(live);
+    }
+
+    /// Remove everything.
+    void clear() noexcept {
+        postings_.clear();
+        lengths_.clear();
+        live_.clear();
+        total_length_ = 0;
+        live_count_ = 0;
+    }
+
+    /// Return the number of live documents.
+    std::size_t size() const noexcept { return live_count_; }
+
+    /// Return the inverse document frequency of `term` (0 when no live document has it).
+    double idf(std::string_view term) const {
+        auto const it = postings_.find(std::string(term));
+        if (it == postings_.end()) return 0;
+        std::size_t df = 0;
+        for (auto const& p : it->second) df += live_[p.slot] ? 1 : 0;
+        if (df == 0) return 0;
+        return std::log(1.0 + (static_cast<double>(live_count_) - df + 0.5) / (df + 0.5));
+    }
+
+    /** Add the normalised BM25 score of every live document into `scores[slot]`.
+
+        @param query weighted terms; a term repeated adds its weights.
+        @param scores resized to cover every slot; existing values are added to.
+        @returns the query's idf mass (0 when no term is known; then nothing is added).
+    */
+    double normalized_scores(std::span<weighted_term const> query, std::vector<double>& scores) const {
+        if (scores.size() < lengths_.size()) scores.resize(lengths_.size(), 0.0);
+        if (live_count_ == 0) return 0;
+        double const avg_length = static_cast<double>(total_length_) / static_cast<double>(live_count_);
+        double mass = 0;
+        std::vector<double> raw(lengths_.size(), 0.0);
+        for (auto const& q : query) {
+            double const w = q.weight * idf(q.term);
+            if (w <= 0) continue;
+            mass += w;
+            auto const& list = postings_.find(q.term)->second;
+            for (auto const& p : list) {
+                if (!live_[p.slot]) continue;
+                double const tf = p.tf;
+                double const norm = params_.k1 * (1 - params_.b + params_.b * lengths_[p.slot] / std::max(avg_length, 1.0));
+                raw[p.slot] += w * tf * (params_.k1 + 1) / (tf + norm);
+            }
+        }
+        if (mass <= 0) return 0;
+        for (std::size_t s = 0; s < raw.size(); ++s)
+            if (raw[s] > 0) scores[s] += std::min(1.0, raw[s] / mass);
+        return mass;
+    }
+
+private:
+    struct posting {
+        std::uint32_t slot;
+        std::uint32_t tf;
+    };
+
+    parameters params_{};
+    std::unordered_map<std::string, std::vector<posting>> postings_;
+    std::vector<std::uint32_t> lengths_;
+    std::vector<bool> live_;
+    std::size_t total_length_ = 0;
+    std::size_t live_count_ = 0;
+};
+
+} // namespace persona::text
+
+#endif

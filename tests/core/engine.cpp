@@ -1,0 +1,359 @@
+#include <persona/engine.hpp>
+
+#include <persona/presets.hpp>
+#include <persona/testing/api_kit.hpp>
+#include <persona/text/utf8.hpp>
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+
+using namespace persona;
+using namespace std::chrono;
+
+namespace {
+
+/// A clock the test moves by hand.
+struct manual_clock {
+    std::shared_ptr<std::atomic<std::int64_t>> seconds =
+        std::make_shared<std::atomic<std::int64_t>>(sys_seconds{sys_days{year{2025} / 10 / 11}}.time_since_epoch().count());
+    timestamp operator()() const { return timestamp{std::chrono::seconds{seconds->load()}}; }
+    void advance(std::chrono::seconds s) const { *seconds += s.count(); }
+};
+
+basic_engine make_engine(manual_clock clock) {
+    engine_options o;
+    o.clock = clock;
+    return basic_engine(memory_store{}, hashing_embedder{}, flat_retriever{}, extractive_answerer{}, o);
+}
+
+event_input event(std::string id, std::string content, std::string type = "email", int day = 10) {
+    return event_input{std::move(id), std::move(type), sys_days{year{2025} / 10 / day} + hours{9}, std::move(content), {}};
+}
+
+chunks_request ask(std::string user, std::string text, std::size_t k = 5) {
+    chunks_request c;
+    c.user_id = std::move(user);
+    c.conversation.push_back({"user", std::move(text)});
+    c.top_k = k;
+    return c;
+}
+
+} // namespace
+
+static_assert(personalization_api<basic_engine>);
+
+TEST_CASE("basic_engine passes the personalization_api conformance kit") {
+    basic_engine e;
+    auto const rep = testing::check_personalization_api(e);
+    INFO(rep.to_string());
+    CHECK(rep.ok());
+}
+
+TEST_CASE("register: traits deep-merge, null removes, created_at is stable, revision bumps only on change") {
+    manual_clock clock;
+    auto e = make_engine(clock);
+    register_request r{.user_id = "usr_42af7c"};
+    r.traits = boost::json::parse(R"({"name":"Ash Lewis","prefs":{"tone":"concise","hours":[9,17]},"city":"SF"})").as_object();
+    auto const first = e.register_user(r).value();
+    CHECK(first.created_at == clock());
+    CHECK(first.status == "active");
+
+    clock.advance(hours(1));
+    r.traits = boost::json::parse(R"({"prefs":{"hours":[10]},"city":null,"timezone":"America/Los_Angeles"})").as_object();
+    auto const second = e.register_user(r).value();
+    CHECK(second.created_at == first.created_at);
+    auto const stored = e.get_store().get_user({"default", "usr_42af7c"}).value();
+    CHECK(stored.traits == boost::json::parse(
+                               R"({"name":"Ash Lewis","prefs":{"tone":"concise","hours":[10]},"timezone":"America/Los_Angeles"})")
+                               .as_object());
+    CHECK(stored.updated_at == clock());
+    auto const revision = stored.revision;
+
+    clock.advance(hours(1));
+    REQUIRE(e.register_user(r)); // same body again: idempotent
+    auto const after = e.get_store().get_user({"default", "usr_42af7c"}).value();
+    CHECK(after.revision == revision);
+    CHECK(after.updated_at == stored.updated_at);
+}
+
+TEST_CASE("register by email: stable usr_ id per workspace, email echoed") {
+    basic_engine e;
+    register_request r;
+    r.email = "Ash@Example.com";
+    auto const a = e.register_user(r).value();
+    CHECK(a.user_id.starts_with("usr_"));
+    CHECK(a.user_id.size() == 16);
+    CHECK(a.email == "Ash@Example.com");
+    r.email = " ash@example.COM";
+    CHECK(e.register_user(r)->user_id == a.user_id);
+    r.email = "not-an-email";
+    auto const bad = e.register_user(r);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().details.at("field") == "email");
+}
+
+TEST_CASE("workspaces are tenants: the same user_id in two workspaces is two users") {
+    basic_engine e;
+    REQUIRE(e.register_user({.workspace = "acme", .user_id = "u1"}));
+    REQUIRE(e.register_user({.workspace = "globex", .user_id = "u1"}));
+    ingest_request in{.workspace = "acme", .user_id = "u1"};
+    in.events = {event("e1", "Acme secret: the launch code is tangerine.")};
+    REQUIRE(e.ingest(in));
+    auto const other = e.chunks([&] { auto c = ask("u1", "launch code tangerine"); c.workspace = "globex"; return c; }());
+    REQUIRE(other);
+    CHECK(other->results.empty());
+    auto const missing = e.chunks([&] { auto c = ask("u1", "x"); c.workspace = "initech"; return c; }());
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == errc::user_not_found);
+}
+
+TEST_CASE("ingest: long events become several #s<n> segments, documents #p<n> paragraphs") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    std::string long_text;
+    for (int i = 0; i < 40; ++i) long_text += "Sentence number " + std::to_string(i) + " talks about sailing boats and harbours. ";
+    ingest_request in{.user_id = "u"};
+    in.events = {event("long", long_text)};
+    in.documents.push_back({.doc_id = "doc", .content = "First paragraph about tea.\n\nSecond about coffee.\n\n\nThird about cocoa."});
+    auto const res = e.ingest(in).value();
+    CHECK(res.events == 1);
+    CHECK(res.documents == 1);
+    auto const chunks = e.get_store().get_chunks({"default", "u"}).value();
+    std::vector<std::string> ids;
+    for (auto const& c : chunks) ids.push_back(c.chunk_id);
+    CHECK(std::ranges::find(ids, "long#s1") != ids.end());
+    CHECK(std::ranges::find(ids, "long#s2") != ids.end());
+    CHECK(std::ranges::find(ids, "doc#p3") != ids.end());
+    for (auto const& c : chunks)
+        if (c.item_id == "long") CHECK(c.text.size() <= 800);
+}
+
+TEST_CASE("ingest is atomic: one bad item anywhere rejects everything, with details.index") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request in{.user_id = "u"};
+    in.events = {event("good", "A perfectly fine event.")};
+    in.documents.push_back({.doc_id = "d1", .content = "Fine document."});
+    in.documents.push_back({.doc_id = "bad#id", .content = "Bad id."});
+    auto const res = e.ingest(in);
+    REQUIRE_FALSE(res);
+    CHECK(res.error().code == errc::invalid_request);
+    CHECK(res.error().details.at("field") == "documents[1].doc_id");
+    CHECK(res.error().details.at("index") == 1);
+    CHECK(e.get_store().get_items({"default", "u"})->empty());
+    CHECK(e.get_retriever().size({"default", "u"}) == 0);
+    CHECK(e.get_store().get_user({"default", "u"})->revision == 1);
+
+    in.documents.pop_back();
+    in.events.push_back(event_input{"no_time", "note", std::nullopt, "When?", {}});
+    auto const no_time = e.ingest(in);
+    REQUIRE_FALSE(no_time);
+    CHECK(no_time.error().details.at("field") == "events[1].timestamp");
+}
+
+TEST_CASE("ingest: message_history becomes message events with content-derived ids") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request in{.user_id = "u"};
+    in.message_history = {{"user", "I'm vegetarian.", std::nullopt, {}}, {"assistant", "Noted!", std::nullopt, {}}};
+    auto const first = e.ingest(in).value();
+    CHECK(first.events == 2);
+    auto const items = e.get_store().get_items({"default", "u"}).value();
+    REQUIRE(items.size() == 2);
+    for (auto const& i : items) {
+        CHECK(i.type == "message");
+        CHECK(i.id.starts_with("msg_"));
+    }
+    REQUIRE(e.ingest(in)); // re-sent: same ids, replaced, not duplicated
+    CHECK(e.get_store().get_items({"default", "u"})->size() == 2);
+    in.dedupe = true;
+    auto const deduped = e.ingest(in).value();
+    CHECK(deduped.skipped.size() == 2);
+    CHECK(deduped.events == 0);
+}
+
+TEST_CASE("ingest: the same id twice in one request stores the later one, or skips it with dedupe") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request in{.user_id = "u"};
+    in.events = {event("e", "first version"), event("e", "second version")};
+    auto const res = e.ingest(in).value();
+    CHECK(res.events == 1);
+    CHECK(e.get_store().get_item({"default", "u"}, "e")->value().content == "second version");
+    in.events = {event("f", "first version"), event("f", "second version")};
+    in.dedupe = true;
+    auto const deduped = e.ingest(in).value();
+    CHECK(deduped.events == 1);
+    REQUIRE(deduped.skipped.size() == 1);
+    CHECK(e.get_store().get_item({"default", "u"}, "f")->value().content == "first version");
+}
+
+TEST_CASE("query: trait questions are answered from the profile") {
+    basic_engine e;
+    register_request r{.user_id = "usr_42af7c"};
+    r.traits = {{"name", "Ash Lewis"}, {"timezone", "America/Los_Angeles"}};
+    REQUIRE(e.register_user(r));
+    auto const a = e.query({.user_id = "usr_42af7c", .question = "What timezone is Ash in?"}).value();
+    CHECK(a.answer.find("America/Los_Angeles") != std::string::npos);
+}
+
+TEST_CASE("query: with too little data the answer says so, in a 200") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    auto const a = e.query({.user_id = "u", .question = "What does u think about opera?"});
+    REQUIRE(a);
+    CHECK(a->answer.find("enough information") != std::string::npos);
+    CHECK(a->sources.empty());
+}
+
+TEST_CASE("query: a when-question is answered with the date of the evidence") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u", .traits = {{"name", "Ash"}}}));
+    ingest_request in{.user_id = "u", .source = "gmail"};
+    in.events = {event("evt_1", "Let's move stand-up to 2 PM starting next week."),
+                 event("evt_2", "Dinner reservation at Nopa for Saturday.", "calendar_event", 12)};
+    REQUIRE(e.ingest(in));
+    auto const a = e.query({.user_id = "u", .question = "When did Ash ask to move the stand-up?"}).value();
+    CHECK(a.answer.find("10 October 2025") != std::string::npos);
+    CHECK(a.answer.find("2 PM") != std::string::npos);
+    REQUIRE_FALSE(a.sources.empty());
+    CHECK(a.sources.front().chunk_id == "evt_1#s1");
+}
+
+TEST_CASE("query with options predicts the choice the evidence supports") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u", .traits = {{"name", "Ash"}}}));
+    ingest_request in{.user_id = "u"};
+    in.events = {event("p1", "I'm vegetarian and I love spicy Thai curries.", "note"),
+                 event("p2", "I never drink coffee after noon.", "note")};
+    REQUIRE(e.ingest(in));
+    query_request q{.user_id = "u", .question = "Which dinner would Ash choose?"};
+    q.options = {"A steakhouse tasting menu", "A spicy Thai vegetarian curry", "Sushi omakase"};
+    auto const a = e.query(q).value();
+    REQUIRE(a.choice);
+    CHECK(*a.choice == 1);
+    REQUIRE(a.option_scores.size() == 3);
+    CHECK(a.option_scores[1] > a.option_scores[0]);
+    CHECK(a.answer.find("spicy Thai") != std::string::npos);
+    REQUIRE_FALSE(a.sources.empty());
+    CHECK(a.sources.front().chunk_id == "p1#s1");
+}
+
+TEST_CASE("query cache: honoured, and dropped when the user's data changes") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request in{.user_id = "u"};
+    in.events = {event("e1", "My favourite colour is green.", "note")};
+    REQUIRE(e.ingest(in));
+    query_request q{.user_id = "u", .question = "What is the favourite colour?", .use_cache = true};
+    auto const first = e.query(q).value();
+    CHECK(first.answer.find("green") != std::string::npos);
+    in.events = {event("e1", "My favourite colour is now purple.", "note")};
+    REQUIRE(e.ingest(in));
+    auto const second = e.query(q).value();
+    CHECK(second.answer.find("purple") != std::string::npos);
+    REQUIRE(e.register_user({.user_id = "u", .traits = {{"x", 1}}}));
+    CHECK(e.query(q).value() == second); // recomputed after a trait change, same data gives the same answer
+}
+
+TEST_CASE("summary: traits first, capped at max_chars on a word boundary, freshness honoured") {
+    manual_clock clock;
+    auto e = make_engine(clock);
+    register_request r{.user_id = "usr_42af7c"};
+    r.traits = {{"name", "Ash Lewis"}, {"timezone", "America/Los_Angeles"}};
+    REQUIRE(e.register_user(r));
+    ingest_request old_in{.user_id = "usr_42af7c"};
+    old_in.events = {event("old", "I prefer morning meetings before 10 AM.", "note", 1)};
+    REQUIRE(e.ingest(old_in));
+    clock.advance(days(30));
+    ingest_request new_in{.user_id = "usr_42af7c"};
+    new_in.events = {event("new", "I prefer meetings after 1 PM, mornings are for focus.", "note", 9)};
+    REQUIRE(e.ingest(new_in));
+
+    auto const full = e.summary({.user_id = "usr_42af7c", .purpose = "work-style"}).value();
+    CHECK(full.summary.starts_with("Ash Lewis (usr_42af7c). Timezone: America/Los_Angeles."));
+    CHECK(full.summary.find("after 1 PM") != std::string::npos);
+    CHECK(full.summary.find("after 1 PM") < full.summary.find("before 10 AM")); // newest first
+    CHECK(full.generated_at == clock());
+
+    auto const fresh = e.summary({.user_id = "usr_42af7c", .purpose = "work-style", .freshness_days = 7}).value();
+    CHECK(fresh.summary.find("before 10 AM") == std::string::npos);
+    CHECK(fresh.summary.find("after 1 PM") != std::string::npos);
+
+    for (std::size_t cap : {1u, 10u, 37u, 60u}) {
+        auto const s = e.summary({.user_id = "usr_42af7c", .purpose = "general", .max_chars = cap}).value();
+        CHECK(text::count_code_points(s.summary) <= cap);
+        CHECK(full.summary.size() > s.summary.size());
+    }
+    auto const cut = e.summary({.user_id = "usr_42af7c", .purpose = "general", .max_chars = 14}).value();
+    CHECK(cut.summary == "Ash Lewis");
+
+    auto const zero = e.summary({.user_id = "usr_42af7c", .max_chars = 0});
+    REQUIRE_FALSE(zero);
+    CHECK(zero.error().details.at("field") == "max_chars");
+}
+
+TEST_CASE("chunks and query are deterministic across two engines fed the same data") {
+    auto run = [] {
+        basic_engine e;
+        (void)e.register_user({.user_id = "u"});
+        ingest_request in{.user_id = "u"};
+        for (int i = 0; i < 30; ++i)
+            in.events.push_back(event("e" + std::to_string(i), "Note " + std::to_string(i) + " about project " +
+                                                                   std::to_string(i % 4) + " and meeting rooms."));
+        (void)e.ingest(in);
+        return std::pair{e.chunks(ask("u", "project 2 meeting rooms", 10)).value(),
+                         e.query({.user_id = "u", .question = "Which project uses meeting rooms?"}).value()};
+    };
+    auto const a = run();
+    auto const b = run();
+    CHECK(a.first == b.first);
+    CHECK(a.second == b.second);
+}
+
+TEST_CASE("delete removes the user from store, index and cache, and tickets are per workspace") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request in{.user_id = "u"};
+    in.events = {event("e1", "Something to forget.")};
+    REQUIRE(e.ingest(in));
+    auto const del = e.delete_user({.user_id = "u", .reason = "user request"}).value();
+    CHECK(del.status == "completed");
+    CHECK(e.get_retriever().size({"default", "u"}) == 0);
+    CHECK(e.get_store().list_users()->empty());
+    CHECK(e.deletion_status({.ticket_id = del.ticket_id}).value() == del);
+    auto const elsewhere = e.deletion_status({.workspace = "other", .ticket_id = del.ticket_id});
+    REQUIRE_FALSE(elsewhere);
+    CHECK(elsewhere.error().code == errc::not_found);
+}
+
+TEST_CASE("rebuild_index restores the retriever from the store without re-embedding") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request in{.user_id = "u"};
+    in.events = {event("e1", "The wifi password is on the fridge."), event("e2", "Parking is in the back.")};
+    REQUIRE(e.ingest(in));
+    auto const before = e.chunks(ask("u", "wifi password")).value();
+    REQUIRE(e.get_retriever().remove_user({"default", "u"}));
+    CHECK(e.chunks(ask("u", "wifi password"))->results.empty());
+    REQUIRE(e.rebuild_index());
+    CHECK(e.chunks(ask("u", "wifi password")).value() == before);
+}
+
+TEST_CASE("validation errors name the field") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u"}));
+    auto field_of = [](auto const& r) { return std::string(r.error().details.at("field").as_string()); };
+    CHECK(field_of(e.ingest({.user_id = ""})) == "user_id");
+    CHECK(field_of(e.ingest({.user_id = "u"})) == "events");
+    auto bad_role = ask("u", "x");
+    bad_role.conversation[0].role = "narrator";
+    CHECK(field_of(e.chunks(bad_role)) == "conversation[0].role");
+    CHECK(field_of(e.query({.user_id = "u", .question = "\xff"})) == "question");
+    query_request eleven{.user_id = "u", .question = "q"};
+    eleven.options.assign(11, "x");
+    CHECK(field_of(e.query(eleven)) == "options");
+    CHECK(field_of(e.delete_user({.user_id = "u", .scope = "partial"})) == "scope");
+}

@@ -1,0 +1,50 @@
+#include <persona/hashing_embedder.hpp>
+
+#include <persona/testing/embedder_kit.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+namespace {
+double cosine(persona::hashing_embedder const& e, std::string_view a, std::string_view b) {
+    std::vector<std::string_view> texts{a, b};
+    std::vector<float> out(2 * e.dimension());
+    REQUIRE(e.embed(texts, out));
+    double s = 0;
+    for (std::size_t j = 0; j < e.dimension(); ++j) s += static_cast<double>(out[j]) * out[e.dimension() + j];
+    return s;
+}
+} // namespace
+
+TEST_CASE("hashing_embedder passes the embedder kit at several dimensions") {
+    for (std::size_t dim : {64u, 256u, 384u}) {
+        auto const rep = persona::testing::check_embedder(persona::hashing_embedder(dim));
+        INFO(rep.to_string());
+        CHECK(rep.ok());
+    }
+}
+
+TEST_CASE("hashing_embedder: the dimension is the user's choice") {
+    CHECK(persona::hashing_embedder().dimension() == 256);
+    CHECK(persona::hashing_embedder(100).dimension() == 100);
+    persona::hashing_embedder::options o;
+    o.dimension = 32;
+    CHECK(persona::hashing_embedder(o).dimension() == 32);
+}
+
+TEST_CASE("hashing_embedder: inflections and case share features, unrelated text does not") {
+    persona::hashing_embedder const e(256);
+    CHECK(cosine(e, "Scheduling meetings", "schedule a meeting") > 0.6);
+    CHECK(cosine(e, "Café au lait", "cafe au lait") > 0.99);
+    CHECK(std::abs(cosine(e, "quarterly budget review", "purple elephant dancing")) < 0.3);
+}
+
+TEST_CASE("hashing_embedder: two objects give bit-identical vectors") {
+    persona::hashing_embedder const a(128), b(128);
+    std::vector<std::string_view> texts{"Let's move stand-up to 2 PM starting next week."};
+    std::vector<float> va(128), vb(128);
+    REQUIRE(a.embed(texts, va));
+    REQUIRE(b.embed(texts, vb));
+    CHECK(va == vb);
+}
