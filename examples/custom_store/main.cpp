@@ -31,7 +31,10 @@ public:
         auto const it = users_.find(rec.ref);
         if (it == users_.end()) return persona::user_not_found(rec.ref.user_id);
         it->second.record = rec;
-        for (auto const& si : items) it->second.items[si.item.id] = si;
+        for (auto const& si : items) {
+            auto& stored = it->second.items[si.item.id] = si;
+            std::ranges::sort(stored.chunks, {}, &persona::chunk::ordinal);
+        }
         return {};
     }
 

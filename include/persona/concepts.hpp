@@ -29,6 +29,8 @@ namespace persona {
     - `put_items(user, items)` writes the user row and every item with its chunks in
       one all-or-nothing step; an item whose id exists is replaced with its chunks.
       The user must exist (`errc::user_not_found`).
+    - Every member naming a user that does not exist fails with `errc::user_not_found`
+      (except `put_user`, which creates it).
     - `get_item` returns the item or `std::nullopt`; `get_items` lists items ordered by
       (time, id); `get_chunks(u)` lists chunks ordered by (item time, item id, ordinal);
       `get_chunks(u, ids)` returns the chunks with those ids, in the order asked,
@@ -72,8 +74,8 @@ concept embedder = requires(E const& ce, std::span<std::string_view const> texts
 
     See `docs/concepts/Retriever.md`. `add` indexes chunks (their `text` and
     `embedding`) for a user, replacing any chunk with the same id; `remove_items`
-    drops every chunk of the given item ids; `remove_user` drops the user's index
-    (no error if absent). `search` returns at most `q.k` hits of that user only, best
+    drops every chunk of the given item ids (unknown users and ids are no error);
+    `remove_user` drops the user's index (no error if absent). `search` returns at most `q.k` hits of that user only, best
     first, scores in [0, 1], ties broken by ascending chunk id, none below
     `q.min_score`; identical calls give identical results; an unknown user gives no
     hits. `size(u)` is the number of chunks indexed for `u`.

@@ -38,6 +38,7 @@ struct engine_options {
     std::size_t cache_capacity = 4096;    ///< cached `/query` answers kept (all users)
     std::size_t event_segment_chars = 800;     ///< longer events are split into `#s<n>` windows
     std::size_t document_paragraph_chars = 1200; ///< longer paragraphs are split into windows
+    summarizer::options summary{};        ///< how `/summary` composes its text
     std::function<timestamp()> clock = &persona::now; ///< the time source (tests fix it)
 };
 
@@ -51,8 +52,9 @@ struct engine_options {
     @par Thread safety
     Distinct objects: safe. Shared objects: safe. Reads (`query`, `summary`,
     `chunks`) of any users run in parallel; a write (`register_user`, `ingest`,
-    `delete_user`) locks only its user (a stripe of user locks), so writes of
-    different users proceed in parallel too. What an acknowledged write stored is
+    `delete_user`) locks only its user's stripe (one of 256 reader-writer locks chosen by
+    a hash of workspace and user id), so writes of different users almost always
+    proceed in parallel too. What an acknowledged write stored is
     visible to every call that starts after it returns.
 
     @tparam Store a model of `store`
@@ -172,7 +174,9 @@ public:
         re-indexed), or skipped and reported with `dedupe`. One invalid item rejects
         the request with `details.index` and stores nothing.
 
-        @returns `errc::invalid_request`, `errc::user_not_found`, or a store error.
+        @returns `errc::invalid_request`, `errc::user_not_found`, an embedder or store
+        error (then nothing was stored), or `errc::internal_error` when indexing failed
+        after the store committed (the data is kept; `rebuild_index` repairs the index).
     */
     [[nodiscard]] result<ingest_response> ingest(ingest_request const& req) {
         if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
@@ -238,7 +242,8 @@ public:
         would pick (`choice`, `option_scores`). With `use_cache`, an answer computed
         for the same question since the user's last change is returned.
 
-        @returns `errc::invalid_request` or `errc::user_not_found`.
+        @returns `errc::invalid_request`, `errc::user_not_found`, or an error of the store,
+        embedder, retriever or answerer.
     */
     [[nodiscard]] result<query_response> query(query_request const& req) {
         if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
@@ -282,7 +287,8 @@ public:
     /** Summarise a user for a purpose (`GET /summary`); deterministic for the same data.
 
         @returns `errc::invalid_request` for an unknown purpose or a zero `max_chars` /
-        `freshness_days`, or `errc::user_not_found`.
+        `freshness_days`, `errc::user_not_found`, or an error of the store, embedder or
+        retriever.
     */
     [[nodiscard]] result<summary_response> summary(summary_request const& req) {
         if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
@@ -301,14 +307,31 @@ public:
         if (!user) return user.error();
 
         search_query q = summarizer::purpose_query(req.purpose);
-        q.k = options_.summary_candidates;
+        // With a freshness window, rank everything and filter before keeping the best:
+        // filtering only the top candidates could leave nothing although fresh data exists.
+        q.k = req.freshness_days ? std::max(options_.summary_candidates, retriever_.size(ref)) : options_.summary_candidates;
         auto ev = find_evidence(ref, q);
         if (!ev) return ev.error();
-        if (req.freshness_days) {
-            auto const cutoff = t - std::chrono::days(static_cast<long>(std::min<std::size_t>(*req.freshness_days, 36500)));
-            std::erase_if(*ev, [&](evidence const& e) { return e.chunk.ingested_at < cutoff; });
+        auto const cutoff = req.freshness_days
+                                ? t - std::chrono::days(static_cast<long>(std::min<std::size_t>(*req.freshness_days, 36500)))
+                                : timestamp::min();
+        std::erase_if(*ev, [&](evidence const& e) { return e.chunk.ingested_at < cutoff; });
+        if (ev->size() > options_.summary_candidates) ev->resize(options_.summary_candidates);
+        if (ev->size() < options_.summary_candidates) {
+            // Too few chunks use the purpose's words: fill up with the newest others (score 0),
+            // so a summary of a user with data never claims there is none.
+            auto all = store_.get_chunks(ref);
+            if (!all) return all.error();
+            std::set<std::string> have;
+            for (auto const& e : *ev) have.insert(e.chunk.chunk_id);
+            std::ranges::stable_sort(*all, [](chunk const& a, chunk const& b) { return a.time > b.time; });
+            for (auto& c : *all) {
+                if (ev->size() >= options_.summary_candidates) break;
+                if (c.ingested_at < cutoff || have.contains(c.chunk_id)) continue;
+                ev->push_back({std::move(c), 0.0});
+            }
         }
-        std::string text = summarizer{}.summarize(*user, req.purpose, *ev, req.max_chars);
+        std::string text = summarizer(options_.summary).summarize(*user, req.purpose, *ev, req.max_chars);
         return summary_response{req.user_id, t, req.purpose, std::move(text)};
     }
 
@@ -320,7 +343,8 @@ public:
         most. Results are best first, ties broken by chunk id, scores in [0, 1].
 
         @returns `errc::invalid_request` (empty conversation, bad role, `top_k`
-        outside 1–20, threshold outside [0, 1]) or `errc::user_not_found`.
+        outside 1–20, threshold outside [0, 1]), `errc::user_not_found`, or an error of
+        the store, embedder or retriever.
     */
     [[nodiscard]] result<chunks_response> chunks(chunks_request const& req) {
         if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
@@ -361,7 +385,9 @@ public:
 
     /** Forget a user entirely (`POST /delete`); afterwards every call answers 404 for them.
 
-        @returns `errc::invalid_request` (scope other than `global`) or `errc::user_not_found`.
+        @returns `errc::invalid_request` (scope other than `global`), `errc::user_not_found`,
+        a store error (nothing was deleted), or `errc::internal_error` when the index could
+        not be dropped after the store erased the user.
     */
     [[nodiscard]] result<delete_response> delete_user(delete_request const& req) {
         if (auto r = detail::check_user_id(req.user_id); !r) return r.error();

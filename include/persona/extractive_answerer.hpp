@@ -25,9 +25,12 @@ namespace persona {
     Needs no network and is deterministic. It works out what is asked:
     - a **trait** (name, timezone, locale, location, role, ...): answered from the
       profile when a trait's key matches the question;
-    - a **time** ("when", "what time", "what date"): the best sentence with its date first;
+    - a **time** ("when", "what time", "what date"): sentences that name a time rank higher;
+    - a **person** ("who", "whom"): sentences that name someone other than the user rank higher;
     - a **preference** ("prefer", "like", "favorite", ...): sentences that state one rank higher;
     - anything else: the sentences that share the most informative terms with the question.
+
+    Every quoted sentence is followed by its citation: type, title and date.
 
     With `options` it predicts a decision: each option is scored by the evidence
     sentences that mention its distinctive terms (negated or disliked mentions count
@@ -163,6 +166,7 @@ private:
         bool const wants_preference = has_word(words, {"prefer", "prefers", "preference", "like", "likes", "favorite",
                                                        "favourite", "enjoy", "love", "want", "usually"});
         bool const wants_time = asks_when(question);
+        bool const wants_person = has_word(words, {"who", "whom", "whose"});
         std::vector<picked_sentence> scored;
         for (auto const& s : sentences) {
             double overlap = 0;
@@ -170,6 +174,7 @@ private:
             double score = 0.6 * (total > 0 ? overlap / total : 0) + 0.4 * ev[s.evidence_index].score;
             if (wants_preference && states_preference(s.text)) score += 0.15;
             if (wants_time && names_a_time(s.text)) score += 0.15;
+            if (wants_person && names_a_person(s.text, name)) score += 0.15;
             scored.push_back({s.text, s.evidence_index, score});
         }
         std::ranges::stable_sort(scored, [&](picked_sentence const& a, picked_sentence const& b) {
@@ -210,6 +215,24 @@ private:
                 return true;
             if (w.size() == 4 && std::ranges::all_of(w, [](char c) { return c >= '0' && c <= '9'; }) && (w[0] == '1' || w[0] == '2'))
                 return true;
+        }
+        return false;
+    }
+
+    /// Whether a sentence names someone other than the user: a capitalised word that does not
+    /// start the sentence (or follow a colon) and is not "I" or the user's own name.
+    static bool names_a_person(std::string_view s, std::string const& user_name) {
+        auto const tokens = text::tokenize(s);
+        for (std::size_t i = 1; i < tokens.size(); ++i) {
+            unsigned char const first = static_cast<unsigned char>(s[tokens[i].offset]);
+            if (!std::isupper(first) || tokens[i].text == "i") continue;
+            auto const before = s.substr(0, tokens[i].offset);
+            auto const last = before.find_last_not_of(" \t");
+            if (last != std::string_view::npos && std::string_view(".:!?").find(before[last]) != std::string_view::npos)
+                continue;
+            std::string original(s.substr(tokens[i].offset, tokens[i].length));
+            if (user_name.find(original) != std::string::npos) continue;
+            return true;
         }
         return false;
     }

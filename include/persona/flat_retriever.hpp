@@ -24,9 +24,12 @@ namespace persona {
 
     Each user has a contiguous matrix of chunk vectors (scanned exactly) and a BM25
     index of the chunks' analyzed text. A search scores every chunk of that user by
-    `lexical_weight * bm25 + (1 - lexical_weight) * max(0, cosine)`, both in [0, 1]
-    (see `detail::hybrid_ranking`), optionally blended with recency, and returns the
-    best `k`, ties broken by chunk id.
+    `lexical_weight * bm25 + (1 - lexical_weight) * clamp(dot, 0, 1)`, both in [0, 1]
+    (the dot product is the cosine for the unit vectors embedders produce); when only
+    one side has signal (no query term is indexed, or no query vector of the index's
+    dimension is given) that side takes the whole weight. With `prefer_recent`,
+    recency (relative to the newest chunk ever added) is blended in. Returns the best
+    `k`, ties broken by chunk id. See `detail::hybrid_ranking`.
 
     @par Thread safety
     Distinct objects: safe. Shared objects: safe; searches run in parallel with each
@@ -35,7 +38,7 @@ namespace persona {
     @par Complexity
     `search`: O(n·d + postings of the query terms + n log k) for a user with n chunks
     of dimension d. `add`: O(chunk text). Removals are O(1) per chunk and the user's
-    storage is compacted when half of it is dead.
+    storage is compacted when at least half of it, and at least 64 slots, are dead.
 */
 class flat_retriever {
 public:

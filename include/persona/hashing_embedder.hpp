@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,11 +47,19 @@ public:
     /// Construct with the default options (256 dimensions).
     hashing_embedder() = default;
 
-    /// Construct with `dimension` dimensions and default weights.
-    explicit hashing_embedder(std::size_t dimension) : options_{.dimension = dimension} {}
+    /** Construct with `dimension` dimensions and default weights.
 
-    /// Construct with the given options.
-    explicit hashing_embedder(options const& o) : options_(o) {}
+        @throws std::invalid_argument when `dimension` is 0.
+    */
+    explicit hashing_embedder(std::size_t dimension) : hashing_embedder(options{.dimension = dimension}) {}
+
+    /** Construct with the given options.
+
+        @throws std::invalid_argument when `o.dimension` is 0.
+    */
+    explicit hashing_embedder(options const& o) : options_(o) {
+        if (o.dimension == 0) throw std::invalid_argument("hashing_embedder: dimension must be at least 1");
+    }
 
     /// Return the number of dimensions of every vector.
     std::size_t dimension() const noexcept { return options_.dimension; }
@@ -62,7 +71,7 @@ public:
     */
     [[nodiscard]] result<void> embed(std::span<std::string_view const> texts, std::span<float> out) const {
         std::size_t const dim = options_.dimension;
-        if (dim == 0 || out.size() < texts.size() * dim)
+        if (out.size() < texts.size() * dim)
             return make_error(errc::invalid_request, "embedding buffer too small");
         std::vector<std::string> terms;
         for (std::size_t i = 0; i < texts.size(); ++i) {

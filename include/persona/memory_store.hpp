@@ -33,8 +33,9 @@ namespace persona {
     user table when a user is created or erased).
 
     @par Complexity
-    `get_user`, `get_item`: O(1) average. `put_items`: O(items + chunks) plus a sort
-    of the user's chunk order. `get_chunks(u, ids)`: O(ids).
+    `get_user`, `get_item`, `get_chunks(u, ids)` per id: O(1) average. `put_items`:
+    O(items + chunks). `get_items`, `get_chunks(u)`: O(n log n) in the user's items
+    (they are sorted on every call).
 */
 class memory_store {
 public:
@@ -81,6 +82,7 @@ public:
             auto& slot = entry->items[si.item.id];
             for (auto const& old : slot.chunks) entry->chunk_index.erase(old.chunk_id);
             slot = std::move(si);
+            std::ranges::sort(slot.chunks, {}, &chunk::ordinal); // get_chunks promises ordinal order
             for (std::size_t i = 0; i < slot.chunks.size(); ++i)
                 entry->chunk_index[slot.chunks[i].chunk_id] = chunk_pos{slot.item.id, i};
         }

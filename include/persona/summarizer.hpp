@@ -90,7 +90,7 @@ public:
         }
         if (facts.empty() && ev.empty()) {
             if (!out.empty()) out += ' ';
-            out += "No events or documents yet.";
+            out += "No events or documents to summarise.";
         }
         return text::truncate_at_word(out, budget);
     }

@@ -357,3 +357,20 @@ TEST_CASE("validation errors name the field") {
     CHECK(field_of(e.query(eleven)) == "options");
     CHECK(field_of(e.delete_user({.user_id = "u", .scope = "partial"})) == "scope");
 }
+
+TEST_CASE("summary with freshness_days finds fresh data behind many old, more relevant chunks") {
+    manual_clock clock;
+    auto e = make_engine(clock);
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request old_in{.user_id = "u"};
+    for (int i = 0; i < 100; ++i)
+        old_in.events.push_back(event("old" + std::to_string(i), "I prefer meetings and focus work, note " + std::to_string(i) + ".", "note", 1));
+    REQUIRE(e.ingest(old_in));
+    clock.advance(days(60));
+    ingest_request new_in{.user_id = "u"};
+    new_in.events = {event("fresh", "Started learning the cello this month.", "note", 20)};
+    REQUIRE(e.ingest(new_in));
+    auto const s = e.summary({.user_id = "u", .purpose = "work-style", .freshness_days = 7}).value();
+    CHECK(s.summary.find("cello") != std::string::npos);
+    CHECK(s.summary.find("note 1.") == std::string::npos);
+}

@@ -63,3 +63,17 @@ TEST_CASE("extractive_answerer: a disliked option loses to a liked one") {
     CHECK(a.option_scores[0] < 0.5);
     CHECK(a.option_scores[1] > 0.5);
 }
+
+TEST_CASE("extractive_answerer: a who-question prefers the sentence that names someone") {
+    user_record u;
+    u.ref = {"w", "u"};
+    u.traits["name"] = "Ash";
+    std::vector<evidence> const e{ev("a#s1", "note", "The budget review went well.", 3, 0.6),
+                                  ev("b#s1", "note", "At the budget review we met Priya Natarajan.", 4, 0.55)};
+    // Both sentences match "budget review" and the first has the better chunk score:
+    // only the who-question's preference for a named person puts the second first.
+    auto const a = extractive_answerer{}.answer({"Who was at the budget review?", u, e, {}}).value();
+    REQUIRE_FALSE(a.sources.empty());
+    CHECK(a.sources.front().chunk_id == "b#s1");
+    CHECK(a.text.starts_with("\"At the budget review we met Priya Natarajan.\""));
+}

@@ -48,3 +48,7 @@ TEST_CASE("hashing_embedder: two objects give bit-identical vectors") {
     REQUIRE(b.embed(texts, vb));
     CHECK(va == vb);
 }
+
+TEST_CASE("hashing_embedder: a zero dimension is refused at construction") {
+    CHECK_THROWS_AS(persona::hashing_embedder(0), std::invalid_argument);
+}

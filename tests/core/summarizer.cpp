@@ -59,5 +59,5 @@ TEST_CASE("summaries respect max_chars in code points, at a word boundary") {
 TEST_CASE("a user with no data gets a summary that says so") {
     user_record u;
     u.ref = {"w", "u1"};
-    CHECK(summarizer{}.summarize(u, "general", {}, std::nullopt) == "u1. No events or documents yet.");
+    CHECK(summarizer{}.summarize(u, "general", {}, std::nullopt) == "u1. No events or documents to summarise.");
 }

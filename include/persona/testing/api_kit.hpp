@@ -64,8 +64,8 @@ inline bool well_ordered(chunks_response const& c, std::size_t k) {
 
 /** Check that `api` follows API.md, through its operations only.
 
-    Every user the kit creates has an id starting with `prefix` and is deleted by the
-    kit. Covers registration (idempotency, stable `created_at`, the email form,
+    Every user the kit creates has an id starting with `prefix` (the email-form user's
+    email starts with it and its id is derived) and is deleted by the kit. Covers registration (idempotency, stable `created_at`, the email form,
     validation), ingest (counts, chunk ids, atomic rejection with `details.index`,
     replacement, `dedupe`, derived ids, read-after-write), chunks (ranges, ordering,
     determinism, the latest user turn, thresholds), query (sources, determinism, the

@@ -54,6 +54,7 @@ conformance_report check_embedder(Embedder const& e) {
              "a text embeds to the same row alone as in a batch");
     std::vector<float> again(texts.size() * dim);
     r.expect(e.embed(texts, again).has_value() && again == out, "embedding is deterministic");
+    r.expect(e.dimension() == dim, "the dimension does not change");
     std::vector<float> small(dim);
     auto too_small = e.embed(texts, small);
     r.expect(!too_small && too_small.error().code == errc::invalid_request, "a too-small buffer is invalid_request");

@@ -60,7 +60,7 @@ inline bool well_formed(std::vector<scored_chunk> const& hits, std::size_t k) {
 
 /** Check that `r`, which must be empty, has the semantics of the `retriever` concept.
 
-    Uses vectors of dimension `dim` (≥ 8). Covers: unknown users, keyword and vector
+    Uses vectors of dimension `dim` (≥ 12, so that its test axes stay distinct). Covers: unknown users, keyword and vector
     search, score range and ordering, ties by chunk id, `k` and `min_score`,
     per-user and per-workspace isolation, replacement by chunk id, `remove_items`,
     `remove_user`, and determinism.
@@ -68,6 +68,7 @@ inline bool well_formed(std::vector<scored_chunk> const& hits, std::size_t k) {
 template <retriever Retriever>
 conformance_report check_retriever(Retriever& r, std::size_t dim = 16) {
     conformance_report rep("retriever");
+    if (!rep.expect(dim >= 12, "the kit needs vectors of dimension 12 or more")) return rep;
     using detail::kit_axis;
     using detail::kit_chunk;
     using detail::kit_query;
