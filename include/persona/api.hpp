@@ -211,6 +211,9 @@ struct api_limits {
     static constexpr std::size_t max_top_k = 20;
     static constexpr std::size_t min_options = 2;
     static constexpr std::size_t max_options = 10;
+    static constexpr std::size_t max_item_id_chars = 256;
+    static constexpr std::size_t max_summary_chars = 1'000'000;
+    static constexpr std::size_t max_freshness_days = 36'500;
 };
 
 } // namespace persona

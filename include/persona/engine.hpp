@@ -42,6 +42,12 @@ struct engine_options {
     std::function<timestamp()> clock = &persona::now; ///< the time source (tests fix it)
 };
 
+/** Counts an engine reports for monitoring (`GET /metrics`). */
+struct engine_statistics {
+    std::size_t users = 0;  ///< registered users, all workspaces
+    std::size_t chunks = 0; ///< indexed chunks, all users
+};
+
 /** The Personalization API in process. Models `personalization_api`.
 
     Composes four policies, owned by value: a `store` (the source of truth), an
@@ -109,6 +115,20 @@ public:
         return {};
     }
 
+    /** Return the number of users and indexed chunks.
+
+        @par Complexity
+        Linear in the number of users.
+    */
+    engine_statistics get_statistics() const {
+        engine_statistics s;
+        if (auto users = store_.list_users()) {
+            s.users = users->size();
+            for (auto const& u : *users) s.chunks += retriever_.size(u);
+        }
+        return s;
+    }
+
     // ------------------------------------------------------------------ register
 
     /** Create or update a user (`PUT /register`, or `POST /register` with `email`).
@@ -126,6 +146,7 @@ public:
             if (auto r = check_email(*req.email); !r) return r.error();
             user_id = user_id_for_email(*req.email);
         }
+        if (user_id.empty()) return invalid_field("user_id", "user_id is required (or email)");
         if (auto r = detail::check_user_id(user_id); !r) return r.error();
         if (req.email && !req.user_id.empty())
             if (auto r = check_email(*req.email); !r) return r.error();
@@ -251,11 +272,10 @@ public:
         if (detail::is_blank(req.question)) return invalid_field("question", "question must not be empty");
         if (!req.options.empty() &&
             (req.options.size() < api_limits::min_options || req.options.size() > api_limits::max_options))
-            return invalid_field("options", "options must have between 2 and 10 entries");
+            return invalid_field("options", "options must have 2 to 10 entries");
         for (std::size_t i = 0; i < req.options.size(); ++i) {
-            if (!text::is_valid_utf8(req.options[i]))
-                return detail::invalid_item("options", i, "", "option is not valid UTF-8");
-            if (detail::is_blank(req.options[i])) return detail::invalid_item("options", i, "", "option must not be empty");
+            if (!text::is_valid_utf8(req.options[i])) return detail::item_error("options", i, "", "is not valid UTF-8");
+            if (detail::is_blank(req.options[i])) return detail::item_error("options", i, "", "must not be empty");
         }
 
         user_ref const ref{req.workspace, req.user_id};
@@ -293,12 +313,14 @@ public:
     [[nodiscard]] result<summary_response> summary(summary_request const& req) {
         if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
         if (std::ranges::find(summary_purposes, std::string_view(req.purpose)) == std::end(summary_purposes))
-            return invalid_field("purpose", "unknown purpose '" + req.purpose +
-                                                "'; use one of general, work-style, persona, decision-style, "
-                                                "preferences, tool, device, situation");
-        if (req.max_chars && *req.max_chars == 0) return invalid_field("max_chars", "max_chars must be positive");
-        if (req.freshness_days && *req.freshness_days == 0)
-            return invalid_field("freshness_days", "freshness_days must be positive");
+            return invalid_field("purpose", "purpose must be one of: general, work-style, persona, decision-style, "
+                                            "preferences, tool, device, situation");
+        if (req.max_chars && (*req.max_chars == 0 || *req.max_chars > api_limits::max_summary_chars))
+            return invalid_field("max_chars", "max_chars must be a whole number from 1 to " +
+                                                  std::to_string(api_limits::max_summary_chars));
+        if (req.freshness_days && (*req.freshness_days == 0 || *req.freshness_days > api_limits::max_freshness_days))
+            return invalid_field("freshness_days", "freshness_days must be a whole number from 1 to " +
+                                                       std::to_string(api_limits::max_freshness_days));
 
         timestamp const t = options_.clock();
         user_ref const ref{req.workspace, req.user_id};
@@ -313,7 +335,7 @@ public:
         auto ev = find_evidence(ref, q);
         if (!ev) return ev.error();
         auto const cutoff = req.freshness_days
-                                ? t - std::chrono::days(static_cast<long>(std::min<std::size_t>(*req.freshness_days, 36500)))
+                                ? t - std::chrono::days(static_cast<long>(*req.freshness_days))
                                 : timestamp::min();
         std::erase_if(*ev, [&](evidence const& e) { return e.chunk.ingested_at < cutoff; });
         if (ev->size() > options_.summary_candidates) ev->resize(options_.summary_candidates);
@@ -351,14 +373,14 @@ public:
         if (req.conversation.empty()) return invalid_field("conversation", "conversation must not be empty");
         for (std::size_t i = 0; i < req.conversation.size(); ++i) {
             if (!detail::is_conversation_role(req.conversation[i].role))
-                return detail::invalid_item("conversation", i, "role", "role must be system, user or assistant");
+                return detail::item_error("conversation", i, "role", "must be one of: system, user, assistant");
             if (!text::is_valid_utf8(req.conversation[i].content))
-                return detail::invalid_item("conversation", i, "content", "content is not valid UTF-8");
+                return detail::item_error("conversation", i, "content", "is not valid UTF-8");
         }
         if (req.top_k < api_limits::min_top_k || req.top_k > api_limits::max_top_k)
-            return invalid_field("top_k", "top_k must be between 1 and 20");
+            return invalid_field("top_k", "top_k must be an integer from 1 to 20");
         if (req.similarity_threshold && !(*req.similarity_threshold >= 0.0 && *req.similarity_threshold <= 1.0))
-            return invalid_field("similarity_threshold", "similarity_threshold must be between 0 and 1");
+            return invalid_field("similarity_threshold", "similarity_threshold must be a number from 0 to 1");
 
         user_ref const ref{req.workspace, req.user_id};
         auto lock = lock_user(ref, shared);
@@ -391,7 +413,7 @@ public:
     */
     [[nodiscard]] result<delete_response> delete_user(delete_request const& req) {
         if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
-        if (req.scope != "global") return invalid_field("scope", "scope must be 'global'");
+        if (req.scope != "global") return invalid_field("scope", "scope must be one of: global");
         user_ref const ref{req.workspace, req.user_id};
         auto lock = lock_user(ref, exclusive);
         if (auto r = store_.erase_user(ref); !r) return r.error();
@@ -454,7 +476,7 @@ private:
         auto const at = email.find('@');
         if (at == 0 || at == std::string_view::npos || at + 1 >= email.size() || email.find('@', at + 1) != email.npos ||
             !text::is_valid_utf8(email))
-            return invalid_field("email", "email must look like name@example.com");
+            return invalid_field("email", "email must contain one '@' with text on both sides");
         return {};
     }
 
@@ -482,9 +504,9 @@ private:
         for (std::size_t i = 0; i < req.events.size(); ++i) {
             auto const& e = req.events[i];
             if (auto r = detail::check_item_id("events", i, "event_id", e.event_id); !r) return r.error();
-            if (e.type.empty()) return detail::invalid_item("events", i, "type", "type is required");
-            if (!text::is_valid_utf8(e.type)) return detail::invalid_item("events", i, "type", "type is not valid UTF-8");
-            if (!e.time) return detail::invalid_item("events", i, "timestamp", "timestamp is required");
+            if (e.type.empty()) return detail::item_error("events", i, "type", "is required");
+            if (!text::is_valid_utf8(e.type)) return detail::item_error("events", i, "type", "is not valid UTF-8");
+            if (!e.time) return detail::item_error("events", i, "timestamp", "is required");
             if (auto r = detail::check_content("events", i, e.content); !r) return r.error();
             item it{e.event_id, item_kind::event, e.type, req.source, {}, e.content, *e.time, t, e.metadata};
             if (auto const* subject = e.metadata.if_contains("subject"); subject && subject->is_string())
@@ -496,8 +518,8 @@ private:
             if (auto r = detail::check_content("documents", i, d.content); !r) return r.error();
             std::string id = d.doc_id.empty() ? "doc_" + text::hex64(text::fnv1a_64(d.content)) : d.doc_id;
             if (auto r = detail::check_item_id("documents", i, "doc_id", id); !r) return r.error();
-            if (!text::is_valid_utf8(d.title)) return detail::invalid_item("documents", i, "title", "title is not valid UTF-8");
-            if (!text::is_valid_utf8(d.kind)) return detail::invalid_item("documents", i, "kind", "kind is not valid UTF-8");
+            if (!text::is_valid_utf8(d.title)) return detail::item_error("documents", i, "title", "is not valid UTF-8");
+            if (!text::is_valid_utf8(d.kind)) return detail::item_error("documents", i, "kind", "is not valid UTF-8");
             item it{std::move(id), item_kind::document, d.kind.empty() ? "document" : d.kind, req.source, d.title,
                     d.content, d.created_at.value_or(t), t, d.metadata};
             out.push_back(make_stored(std::move(it)));
@@ -505,7 +527,7 @@ private:
         for (std::size_t i = 0; i < req.message_history.size(); ++i) {
             auto const& m = req.message_history[i];
             if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
-                return detail::invalid_item("message_history", i, "role", "role must be system, user, assistant or tool");
+                return detail::item_error("message_history", i, "role", "must be one of: system, user, assistant, tool");
             if (auto r = detail::check_content("message_history", i, m.content); !r) return r.error();
             std::string id = m.id;
             if (id.empty()) {

@@ -210,7 +210,6 @@ inline constexpr std::string_view message_roles[] = {"system", "user", "assistan
 inline constexpr std::string_view conversation_roles[] = {"system", "user", "assistant"};
 inline constexpr std::string_view delete_scopes[] = {"global"};
 
-inline constexpr std::size_t max_item_id_chars = 256;
 inline constexpr string_rule user_id_rule{.required = true, .min_chars = 1, .max_chars = api_limits::max_user_id_chars};
 inline constexpr string_rule required_text{.required = true, .non_blank = true};
 inline constexpr string_rule required_string{.required = true};
@@ -420,7 +419,7 @@ private:
 };
 
 inline constexpr string_rule item_id_rule(bool required) {
-    return {.required = required, .min_chars = required ? 1U : 0U, .max_chars = max_item_id_chars, .item_id = true};
+    return {.required = required, .min_chars = required ? 1U : 0U, .max_chars = api_limits::max_item_id_chars, .item_id = true};
 }
 
 inline bool is_email(std::string_view s) noexcept {

@@ -88,10 +88,7 @@ inline std::optional<std::size_t> parse_positive(std::string_view s, std::size_t
 } // namespace detail
 
 /// Limits on the numeric parameters of `GET /summary`.
-struct summary_limits {
-    static constexpr std::size_t max_chars = 1'000'000;
-    static constexpr std::size_t max_freshness_days = 36'500;
-};
+
 
 /** Parse the query string of `GET /summary`.
 
@@ -148,8 +145,8 @@ inline result<summary_request> summary_request_from_query(std::string_view query
     }
 
     // The two numeric parameters differ only in name, bound and destination.
-    for (auto [p, max, out] : {std::tuple{&max_chars, summary_limits::max_chars, &req.max_chars},
-                               std::tuple{&freshness_days, summary_limits::max_freshness_days, &req.freshness_days}}) {
+    for (auto [p, max, out] : {std::tuple{&max_chars, api_limits::max_summary_chars, &req.max_chars},
+                               std::tuple{&freshness_days, api_limits::max_freshness_days, &req.freshness_days}}) {
         if (!p->value) continue;
         *out = detail::parse_positive(*p->value, max);
         if (!*out)

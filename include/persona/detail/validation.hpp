@@ -49,28 +49,38 @@ inline result<void> check_text(std::string_view field, std::string_view value) {
     return {};
 }
 
+// The messages below are the JSON layer's, word for word ("<field> <what>"), so that a
+// request rejected in C++ and the same request rejected on the wire read the same.
+
 inline result<void> check_user_id(std::string_view id) {
     if (id.empty()) return invalid_field("user_id", "user_id is required");
     if (!text::is_valid_utf8(id)) return invalid_field("user_id", "user_id is not valid UTF-8");
     if (text::count_code_points(id) > api_limits::max_user_id_chars)
-        return invalid_field("user_id", "user_id must be at most 128 characters");
+        return invalid_field("user_id", "user_id must be 1 to " + std::to_string(api_limits::max_user_id_chars) +
+                                            " characters long");
     return {};
 }
 
 /// An item id: non-empty, valid UTF-8, no '#' (it separates an item id from a chunk ordinal).
+/// An INVALID_REQUEST error "<array>[<index>].<member> <what>" with field and index.
+inline error item_error(std::string_view array, std::size_t index, std::string_view member, std::string_view what) {
+    return invalid_item(array, index, member, indexed_field(array, index, member) + " " + std::string(what));
+}
+
 inline result<void> check_item_id(std::string_view array, std::size_t index, std::string_view member,
                                   std::string_view id) {
-    if (id.empty()) return invalid_item(array, index, member, std::string(member) + " is required");
-    if (id.size() > 256) return invalid_item(array, index, member, std::string(member) + " must be at most 256 bytes");
-    if (!text::is_valid_utf8(id)) return invalid_item(array, index, member, std::string(member) + " is not valid UTF-8");
-    if (id.find('#') != std::string_view::npos)
-        return invalid_item(array, index, member, std::string(member) + " must not contain '#'");
+    if (id.empty()) return item_error(array, index, member, "is required");
+    if (!text::is_valid_utf8(id)) return item_error(array, index, member, "is not valid UTF-8");
+    if (text::count_code_points(id) > api_limits::max_item_id_chars)
+        return item_error(array, index, member,
+                          "must be 1 to " + std::to_string(api_limits::max_item_id_chars) + " characters long");
+    if (id.find('#') != std::string_view::npos) return item_error(array, index, member, "must not contain '#'");
     return {};
 }
 
 inline result<void> check_content(std::string_view array, std::size_t index, std::string_view content) {
-    if (!text::is_valid_utf8(content)) return invalid_item(array, index, "content", "content is not valid UTF-8");
-    if (is_blank(content)) return invalid_item(array, index, "content", "content must not be empty");
+    if (!text::is_valid_utf8(content)) return item_error(array, index, "content", "is not valid UTF-8");
+    if (is_blank(content)) return item_error(array, index, "content", "must not be empty");
     return {};
 }
 

@@ -1,0 +1,292 @@
+#ifndef PERSONA_PROTOCOL_SERVICE_HPP
+#define PERSONA_PROTOCOL_SERVICE_HPP
+
+/// @file
+/// `service<Api>`: the whole wire protocol of API.md as one function from request to
+/// response — routing, authentication, scopes, workspaces, rate limits, validation,
+/// error mapping, metrics and the request log. The Beast server and the in-process
+/// `loopback_transport` both call it, so the protocol is written and tested once.
+
+#include <persona/concepts.hpp>
+#include <persona/json.hpp>
+#include <persona/protocol/keys.hpp>
+#include <persona/protocol/metrics.hpp>
+#include <persona/protocol/pii.hpp>
+#include <persona/protocol/rate_limiter.hpp>
+#include <persona/protocol/response.hpp>
+#include <persona/query_string.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace persona::protocol {
+
+/** How a `service` behaves beyond API.md's fixed rules. */
+struct service_options {
+    /// Requests per key and minute; 0 turns rate limiting off.
+    std::uint64_t rate_limit_per_minute = 0;
+    /// Receives one line per request (method, path, status, latency, workspace; never
+    /// the key or the body). Empty: no log.
+    std::function<void(std::string_view)> log;
+    /// Reject ingests whose text contains PII (`find_pii`) with 400 `PII_DETECTED`.
+    bool reject_pii = false;
+    /// The time source of the rate limiter and the log (tests fix it).
+    std::function<timestamp()> clock = &persona::now;
+};
+
+/** Serves API.md over any model of `personalization_api`.
+
+    `handle(request, connection)` answers one HTTP request. Routing and status codes
+    follow API.md: unknown path 404 `NOT_FOUND`, known path with another method 405
+    `METHOD_NOT_ALLOWED` (with `Allow`), no or unknown key 401, scope violation 403,
+    over quota 429 with `Retry-After`, bad input 400 with `details.field`. A key's
+    workspace is written into every request, so no request reaches another
+    workspace's users: another workspace's user is a plain 404.
+
+    `GET /healthz` needs no key; `GET /metrics` needs an admin key or a loopback peer.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: `handle` is safe to call concurrently
+    when `Api`'s operations are (an `engine` is; a `remote_api` is not).
+*/
+template <personalization_api Api>
+class service {
+public:
+    /// Serve `api` (kept by reference; it must outlive the service) to holders of `keys`.
+    service(Api& api, key_store keys, service_options o = {})
+        : api_(&api), keys_(std::move(keys)), options_(std::move(o)), limiter_(options_.rate_limit_per_minute, options_.clock) {}
+
+    /// Same as `handle`.
+    http_response operator()(http_request const& req, connection_info const& conn) { return handle(req, conn); }
+
+    /** Answer one request. Never throws for bad input; every failure is an error response. */
+    http_response handle(http_request const& req, connection_info const& conn) {
+        auto const start = std::chrono::steady_clock::now();
+        std::string workspace = "-";
+        std::string_view const path = path_of(req.target);
+        std::string_view endpoint = "other";
+        http_response resp = route(req, conn, path, endpoint, workspace);
+        double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        metrics_.record(endpoint, resp.status, seconds);
+        if (options_.log) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, " %d %.3fms workspace=", resp.status, seconds * 1000);
+            std::string line = format_timestamp(options_.clock()) + ' ' + req.method + ' ' +
+                               std::string(path.substr(0, 256)) + buf + workspace;
+            options_.log(line);
+        }
+        return resp;
+    }
+
+    /// The counters behind `GET /metrics`.
+    metrics const& get_metrics() const noexcept { return metrics_; }
+    /// The keys this service accepts.
+    key_store const& get_keys() const noexcept { return keys_; }
+    /// The served API.
+    Api& get_api() noexcept { return *api_; }
+
+private:
+    static std::string_view path_of(std::string_view target) {
+        auto const q = target.find('?');
+        return q == std::string_view::npos ? target : target.substr(0, q);
+    }
+
+    static std::string_view query_of(std::string_view target) {
+        auto const q = target.find('?');
+        return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    }
+
+    static http_response method_not_allowed(http_request const& req, std::string_view allow) {
+        auto r = error_response(make_error(errc::method_not_allowed,
+                                           req.method + " is not allowed here; use " + std::string(allow),
+                                           boost::json::object{{"allow", allow}}));
+        r.fields.push_back({"Allow", std::string(allow)});
+        return r;
+    }
+
+    http_response route(http_request const& req, connection_info const& conn, std::string_view path,
+                        std::string_view& endpoint, std::string& workspace) {
+        std::string_view const m = req.method;
+        if (path == "/healthz") {
+            endpoint = "/healthz";
+            if (m != "GET") return method_not_allowed(req, "GET");
+            return json_response(200, boost::json::object{{"status", "ok"}});
+        }
+        if (path == "/metrics") {
+            endpoint = "/metrics";
+            if (m != "GET") return method_not_allowed(req, "GET");
+            if (!conn.remote_is_loopback) {
+                auto who = authenticate(req, scope::admin);
+                if (!who) return error_response(who.error());
+                workspace = who->workspace;
+            }
+            return metrics_response();
+        }
+        // The API's endpoints: (path, allowed methods, scope).
+        struct route_entry {
+            std::string_view path;
+            std::string_view allow;
+        };
+        static constexpr route_entry routes[] = {{"/register", "PUT, POST"}, {"/ingest", "POST"}, {"/query", "POST"},
+                                                 {"/summary", "GET"},        {"/chunks", "POST"}, {"/delete", "POST"}};
+        std::string_view ticket;
+        std::string_view allow;
+        for (auto const& r : routes)
+            if (path == r.path) {
+                endpoint = r.path;
+                allow = r.allow;
+            }
+        if (allow.empty() && path.starts_with("/delete/") && path.size() > 8 &&
+            path.find('/', 8) == std::string_view::npos) {
+            endpoint = "/delete/{ticket_id}";
+            allow = "GET";
+            ticket = path.substr(8);
+        }
+        if (allow.empty())
+            return error_response(make_error(errc::not_found, "no endpoint " + std::string(path.substr(0, 200)),
+                                             boost::json::object{{"path", path.substr(0, 200)}}));
+        if (allow.find(m) == std::string_view::npos || m.empty() || (m != "GET" && m != "PUT" && m != "POST"))
+            return method_not_allowed(req, allow);
+
+        scope const need = endpoint == "/register" || endpoint == "/ingest" ? scope::write
+                           : endpoint.starts_with("/delete")                ? scope::admin
+                                                                            : scope::read;
+        auto who = authenticate(req, need);
+        if (!who) return error_response(who.error());
+        workspace = who->workspace;
+
+        std::optional<rate_decision> quota;
+        if (limiter_.enabled()) {
+            quota = limiter_.check(who->key_id);
+            if (!quota->allowed) {
+                auto r = error_response(make_error(errc::rate_limited,
+                                                   "over the key's quota of " + std::to_string(quota->limit) +
+                                                       " requests per minute",
+                                                   boost::json::object{{"retry_after", quota->retry_after}}));
+                r.fields.push_back({"Retry-After", std::to_string(quota->retry_after)});
+                add_quota_headers(r, *quota);
+                return r;
+            }
+        }
+        http_response resp = dispatch(req, endpoint, ticket, who->workspace);
+        if (quota) add_quota_headers(resp, *quota);
+        return resp;
+    }
+
+    static void add_quota_headers(http_response& r, rate_decision const& q) {
+        r.fields.push_back({"X-RateLimit-Limit", std::to_string(q.limit)});
+        r.fields.push_back({"X-RateLimit-Remaining", std::to_string(q.remaining)});
+        r.fields.push_back({"X-RateLimit-Reset", format_timestamp(q.reset)});
+    }
+
+    result<principal> authenticate(http_request const& req, scope need) const {
+        auto const key = extract_api_key(req);
+        if (!key) return make_error(errc::unauthorized, "an API key is required (Authorization: x-api-key: <key>)");
+        auto who = keys_.authenticate(*key);
+        if (!who) return make_error(errc::unauthorized, "unknown API key");
+        if (!allows(who->scope, need))
+            return make_error(errc::forbidden,
+                              "a " + std::string(to_string(who->scope)) + " key cannot call this endpoint; it needs " +
+                                  std::string(to_string(need)),
+                              boost::json::object{{"scope", to_string(who->scope)}, {"required", to_string(need)}});
+        return *who;
+    }
+
+    /// Parse the body as `Request`, stamp the workspace, call the API, serialise the answer.
+    template <class Request, class Call>
+    http_response call(http_request const& req, std::string const& workspace, Call&& op) {
+        auto body = parse_json(req.body);
+        if (!body) return error_response(body.error());
+        auto parsed = from_json<Request>(*body);
+        if (!parsed) return error_response(parsed.error());
+        parsed->workspace = workspace;
+        return respond(op(*parsed));
+    }
+
+    template <class T>
+    static http_response respond(result<T> const& r) {
+        if (!r) return error_response(r.error());
+        return json_response(200, to_json(*r));
+    }
+
+    http_response dispatch(http_request const& req, std::string_view endpoint, std::string_view ticket,
+                           std::string const& workspace) {
+        Api& api = *api_;
+        if (endpoint == "/register")
+            return call<register_request>(req, workspace, [&](register_request const& r) -> result<register_response> {
+                if (req.method == "PUT" && r.user_id.empty())
+                    return invalid_field("user_id", "PUT /register needs user_id; POST registers by email");
+                return api.register_user(r);
+            });
+        if (endpoint == "/ingest")
+            return call<ingest_request>(req, workspace, [&](ingest_request const& r) -> result<ingest_response> {
+                if (options_.reject_pii)
+                    if (auto e = screen(r)) return *e;
+                return api.ingest(r);
+            });
+        if (endpoint == "/query")
+            return call<query_request>(req, workspace, [&](query_request const& r) { return api.query(r); });
+        if (endpoint == "/chunks")
+            return call<chunks_request>(req, workspace, [&](chunks_request const& r) { return api.chunks(r); });
+        if (endpoint == "/delete")
+            return call<delete_request>(req, workspace, [&](delete_request const& r) { return api.delete_user(r); });
+        if (endpoint == "/summary") {
+            auto r = summary_request_from_query(query_of(req.target));
+            if (!r) return error_response(r.error());
+            r->workspace = workspace;
+            return respond(api.summary(*r));
+        }
+        // GET /delete/{ticket_id}
+        return respond(api.deletion_status(deletion_status_request{workspace, std::string(ticket)}));
+    }
+
+    /// The first PII found in an ingest's text, as a `PII_DETECTED` error naming where.
+    static std::optional<error> screen(ingest_request const& r) {
+        auto const hit = [](std::string_view array, std::size_t i, std::string_view field,
+                            std::string_view text) -> std::optional<error> {
+            auto const kind = find_pii(text);
+            if (!kind) return std::nullopt;
+            std::string const where = std::string(array) + "[" + std::to_string(i) + "]." + std::string(field);
+            return make_error(errc::pii_detected, "the " + std::string(*kind) + " in " + where + " is not accepted",
+                              boost::json::object{{"field", where}, {"index", i}, {"kind", *kind}});
+        };
+        for (std::size_t i = 0; i < r.events.size(); ++i)
+            if (auto e = hit("events", i, "content", r.events[i].content)) return e;
+        for (std::size_t i = 0; i < r.documents.size(); ++i) {
+            if (auto e = hit("documents", i, "content", r.documents[i].content)) return e;
+            if (auto e = hit("documents", i, "title", r.documents[i].title)) return e;
+        }
+        for (std::size_t i = 0; i < r.message_history.size(); ++i)
+            if (auto e = hit("message_history", i, "content", r.message_history[i].content)) return e;
+        return std::nullopt;
+    }
+
+    http_response metrics_response() {
+        long long users = -1, chunks = -1;
+        if constexpr (requires(Api& a) { a.get_statistics(); }) {
+            auto const s = api_->get_statistics();
+            users = static_cast<long long>(s.users);
+            chunks = static_cast<long long>(s.chunks);
+        }
+        http_response r;
+        r.status = 200;
+        r.fields.push_back({"Content-Type", "text/plain; version=0.0.4; charset=utf-8"});
+        r.body = metrics_.render(users, chunks);
+        return r;
+    }
+
+    Api* api_;
+    key_store keys_;
+    service_options options_;
+    rate_limiter limiter_;
+    metrics metrics_;
+};
+
+} // namespace persona::protocol
+
+#endif

@@ -1,0 +1,215 @@
+#include <persona/protocol/service.hpp>
+
+#include <persona/loopback_transport.hpp>
+#include <persona/presets.hpp>
+#include <persona/remote_api.hpp>
+#include <persona/testing/api_kit.hpp>
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+#include <mutex>
+
+using namespace persona;
+using protocol::scope;
+
+namespace {
+
+struct fixture {
+    basic_engine engine;
+    protocol::key_store keys;
+    std::string admin, writer, reader, other_admin;
+    std::vector<std::string> log;
+    std::mutex log_mutex;
+
+    fixture() {
+        admin = keys.add("acme", scope::admin, "admin").value();
+        writer = keys.add("acme", scope::write, "writer").value();
+        reader = keys.add("acme", scope::read, "reader").value();
+        other_admin = keys.add("globex", scope::admin, "globex").value();
+    }
+
+    protocol::service<basic_engine> make(protocol::service_options o = {}) {
+        o.log = [this](std::string_view line) {
+            std::lock_guard g(log_mutex);
+            log.emplace_back(line);
+        };
+        return protocol::service<basic_engine>(engine, keys, std::move(o));
+    }
+};
+
+http_request request(std::string method, std::string target, std::string key, std::string body = {}) {
+    http_request r{std::move(method), std::move(target), {}, std::move(body)};
+    if (!key.empty()) r.fields.push_back({"Authorization", "x-api-key: " + key});
+    r.fields.push_back({"Content-Type", "application/json"});
+    return r;
+}
+
+protocol::connection_info const local{"127.0.0.1", true};
+protocol::connection_info const remote{"203.0.113.9", false};
+
+std::string code_of(http_response const& r) {
+    auto const v = boost::json::parse(r.body);
+    return std::string(v.at("code").as_string());
+}
+
+} // namespace
+
+TEST_CASE("service: healthz needs no key, metrics needs admin unless loopback") {
+    fixture f;
+    auto svc = f.make();
+    auto const health = svc.handle(request("GET", "/healthz", ""), remote);
+    CHECK(health.status == 200);
+    CHECK(health.body == R"({"status":"ok"})");
+    CHECK(svc.handle(request("GET", "/metrics", ""), local).status == 200);
+    auto const anonymous = svc.handle(request("GET", "/metrics", ""), remote);
+    CHECK(anonymous.status == 401);
+    CHECK(svc.handle(request("GET", "/metrics", f.reader), remote).status == 403);
+    auto const m = svc.handle(request("GET", "/metrics", f.admin), remote);
+    CHECK(m.status == 200);
+    CHECK(m.field("Content-Type").starts_with("text/plain; version=0.0.4"));
+    CHECK(m.body.find("persona_requests_total{endpoint=\"/healthz\",status=\"200\"} 1") != std::string::npos);
+    CHECK(m.body.find("persona_users 0") != std::string::npos);
+}
+
+TEST_CASE("service: every error row of API.md that the protocol layer owns") {
+    fixture f;
+    auto svc = f.make();
+    REQUIRE(svc.handle(request("PUT", "/register", f.writer, R"({"user_id":"u1"})"), remote).status == 200);
+
+    SECTION("401 UNAUTHORIZED: no key, unknown key") {
+        auto const none = svc.handle(request("POST", "/query", "", R"({"user_id":"u1","question":"hi"})"), remote);
+        CHECK(none.status == 401);
+        CHECK(code_of(none) == "UNAUTHORIZED");
+        auto const unknown = svc.handle(request("POST", "/query", "pk_nope", R"({"user_id":"u1","question":"hi"})"), remote);
+        CHECK(unknown.status == 401);
+    }
+    SECTION("403 FORBIDDEN: each scope outside its endpoints") {
+        CHECK(code_of(svc.handle(request("POST", "/ingest", f.reader, R"({"user_id":"u1"})"), remote)) == "FORBIDDEN");
+        CHECK(svc.handle(request("POST", "/query", f.writer, R"({"user_id":"u1","question":"q"})"), remote).status == 403);
+        CHECK(svc.handle(request("POST", "/delete", f.writer, R"({"user_id":"u1"})"), remote).status == 403);
+        CHECK(svc.handle(request("GET", "/delete/del_x", f.reader), remote).status == 403);
+    }
+    SECTION("404 USER_NOT_FOUND and NOT_FOUND") {
+        auto const missing = svc.handle(request("POST", "/query", f.reader, R"({"user_id":"ghost","question":"q"})"), remote);
+        CHECK(missing.status == 404);
+        CHECK(code_of(missing) == "USER_NOT_FOUND");
+        auto const path = svc.handle(request("GET", "/nowhere", f.reader), remote);
+        CHECK(path.status == 404);
+        CHECK(code_of(path) == "NOT_FOUND");
+        CHECK(svc.handle(request("GET", "/delete/del_unknown", f.admin), remote).status == 404);
+    }
+    SECTION("405 METHOD_NOT_ALLOWED with Allow") {
+        auto const r = svc.handle(request("GET", "/ingest", f.admin), remote);
+        CHECK(r.status == 405);
+        CHECK(code_of(r) == "METHOD_NOT_ALLOWED");
+        CHECK(r.field("Allow") == "POST");
+        CHECK(svc.handle(request("DELETE", "/register", f.admin), remote).field("Allow") == "PUT, POST");
+    }
+    SECTION("400 INVALID_REQUEST with details.field") {
+        auto const r = svc.handle(request("POST", "/chunks", f.reader, R"({"user_id":"u1","conversation":[],"top_k":5})"), remote);
+        CHECK(r.status == 400);
+        auto const v = boost::json::parse(r.body);
+        CHECK(v.at("code") == "INVALID_REQUEST");
+        CHECK(v.at("details").at("field") == "conversation");
+        CHECK(svc.handle(request("PUT", "/register", f.writer, R"({"email":"a@b.co"})"), remote).status == 400);
+    }
+}
+
+TEST_CASE("service: a key never reaches another workspace's users, and cannot tell they exist") {
+    fixture f;
+    auto svc = f.make();
+    auto const ask = request("POST", "/query", f.other_admin, R"({"user_id":"shared_id","question":"anything?"})");
+    auto const before = svc.handle(ask, remote);
+    REQUIRE(svc.handle(request("PUT", "/register", f.admin, R"({"user_id":"shared_id","traits":{"secret":"x"}})"), remote).status == 200);
+    auto const after = svc.handle(ask, remote);
+    CHECK(after.status == 404);
+    CHECK(after.body == before.body);
+    CHECK(svc.handle(request("POST", "/delete", f.other_admin, R"({"user_id":"shared_id"})"), remote).status == 404);
+    CHECK(svc.handle(request("POST", "/query", f.admin, R"({"user_id":"shared_id","question":"anything?"})"), remote).status == 200);
+}
+
+TEST_CASE("service: 429 RATE_LIMITED with Retry-After and X-RateLimit headers") {
+    fixture f;
+    auto svc = f.make({.rate_limit_per_minute = 2});
+    auto const ok = svc.handle(request("GET", "/summary?user_id=x", f.reader), remote);
+    CHECK(ok.field("X-RateLimit-Limit") == "2");
+    CHECK(ok.field("X-RateLimit-Remaining") == "1");
+    CHECK(ok.field("X-RateLimit-Reset").ends_with(":00Z"));
+    (void)svc.handle(request("GET", "/summary?user_id=x", f.reader), remote);
+    auto const limited = svc.handle(request("GET", "/summary?user_id=x", f.reader), remote);
+    CHECK(limited.status == 429);
+    CHECK(code_of(limited) == "RATE_LIMITED");
+    CHECK_FALSE(limited.field("Retry-After").empty());
+    CHECK(limited.field("X-RateLimit-Remaining") == "0");
+    CHECK(svc.handle(request("GET", "/summary?user_id=x", f.admin), remote).status != 429); // per key
+}
+
+TEST_CASE("service: 400 PII_DETECTED when screening rejects, and nothing is stored") {
+    fixture f;
+    auto svc = f.make({.reject_pii = true});
+    REQUIRE(svc.handle(request("PUT", "/register", f.admin, R"({"user_id":"u1"})"), remote).status == 200);
+    auto const r = svc.handle(request("POST", "/ingest", f.admin, R"({"user_id":"u1","events":[
+        {"event_id":"e1","type":"note","timestamp":"2025-10-11T16:05:00Z","content":"fine"},
+        {"event_id":"e2","type":"note","timestamp":"2025-10-11T16:05:00Z","content":"my card is 4111 1111 1111 1111"}]})"),
+                              remote);
+    CHECK(r.status == 400);
+    auto const v = boost::json::parse(r.body);
+    CHECK(v.at("code") == "PII_DETECTED");
+    CHECK(v.at("details").at("field") == "events[1].content");
+    CHECK(f.engine.get_store().get_items({"acme", "u1"})->empty());
+}
+
+namespace {
+/// An API whose backend is down (503) or broken (500): the errors of API.md's last rows.
+struct failing_api {
+    errc code;
+    template <class T>
+    result<T> fail() const { return make_error(code, code == errc::unavailable ? "storage is unavailable" : "internal error"); }
+    result<register_response> register_user(register_request const&) { return fail<register_response>(); }
+    result<ingest_response> ingest(ingest_request const&) { return fail<ingest_response>(); }
+    result<query_response> query(query_request const&) { return fail<query_response>(); }
+    result<summary_response> summary(summary_request const&) { return fail<summary_response>(); }
+    result<chunks_response> chunks(chunks_request const&) { return fail<chunks_response>(); }
+    result<delete_response> delete_user(delete_request const&) { return fail<delete_response>(); }
+    result<delete_response> deletion_status(deletion_status_request const&) { return fail<delete_response>(); }
+};
+} // namespace
+
+TEST_CASE("service: backend failures are 503 UNAVAILABLE and 500 INTERNAL_ERROR") {
+    protocol::key_store keys;
+    auto const key = keys.add("w", scope::admin).value();
+    for (auto const& [code, status] : {std::pair{errc::unavailable, 503}, std::pair{errc::internal_error, 500}}) {
+        failing_api api{code};
+        protocol::service<failing_api> svc(api, keys);
+        auto const r = svc.handle(request("POST", "/query", key, R"({"user_id":"u","question":"q"})"), remote);
+        CHECK(r.status == status);
+        CHECK(code_of(r) == to_string(code));
+    }
+}
+
+TEST_CASE("service: one log line per request, without the key or the body") {
+    fixture f;
+    auto svc = f.make();
+    (void)svc.handle(request("PUT", "/register", f.writer, R"({"user_id":"secret_body_marker"})"), remote);
+    (void)svc.handle(request("GET", "/summary?user_id=nobody", f.reader), remote);
+    REQUIRE(f.log.size() == 2);
+    CHECK(f.log[0].find("PUT /register 200 ") != std::string::npos);
+    CHECK(f.log[0].ends_with("workspace=acme"));
+    CHECK(f.log[1].find("GET /summary 404 ") != std::string::npos);
+    for (auto const& line : f.log) {
+        CHECK(line.find(f.writer) == std::string::npos);
+        CHECK(line.find("secret_body_marker") == std::string::npos);
+    }
+}
+
+TEST_CASE("remote_api over a loopback service passes the personalization_api kit in all auth styles") {
+    fixture f;
+    auto svc = f.make();
+    for (auto style : {auth_style::authorization_x_api_key, auth_style::bearer, auth_style::x_api_key}) {
+        remote_api<loopback_transport<protocol::service<basic_engine>>> api{loopback_transport{svc}, f.admin, style};
+        auto const rep = testing::check_personalization_api(api);
+        INFO(rep.to_string());
+        CHECK(rep.ok());
+    }
+}
