@@ -23,6 +23,7 @@
 #include <boost/json/value_stack.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 #include <cmath>
 #include <concepts>
@@ -771,11 +772,95 @@ boost::json::value to_json(T const& x) {
     return boost::json::value_from(x);
 }
 
+/** Append `v` to `out` as compact JSON.
+
+    Like `boost::json::serialize`, except for numbers: a double is written in its
+    shortest round-trip form as other JSON libraries write it (`0.84`, `1e-07`, `3`),
+    not as Boost's `8.4E-1`, so persona's bodies read like the hosted API's.
+    Non-finite doubles (which JSON cannot express) are written as `null`.
+*/
+inline void serialize_to(std::string& out, boost::json::value const& v) {
+    auto const string = [&out](std::string_view s) {
+        static constexpr char hex[] = "0123456789abcdef";
+        out += '"';
+        for (char c : s) {
+            auto const u = static_cast<unsigned char>(c);
+            switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (u < 0x20) {
+                    out += "\\u00";
+                    out += hex[u >> 4];
+                    out += hex[u & 15];
+                } else {
+                    out += c;
+                }
+            }
+        }
+        out += '"';
+    };
+    char buf[64];
+    switch (v.kind()) {
+    case boost::json::kind::null: out += "null"; break;
+    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case boost::json::kind::int64: out += std::to_string(v.get_int64()); break;
+    case boost::json::kind::uint64: out += std::to_string(v.get_uint64()); break;
+    case boost::json::kind::double_: {
+        double const d = v.get_double();
+        if (!std::isfinite(d)) {
+            out += "null";
+            break;
+        }
+        auto const r = std::to_chars(buf, buf + sizeof buf, d);
+        out.append(buf, r.ptr);
+        break;
+    }
+    case boost::json::kind::string: string(v.get_string()); break;
+    case boost::json::kind::array: {
+        out += '[';
+        bool first = true;
+        for (auto const& e : v.get_array()) {
+            if (!first) out += ',';
+            first = false;
+            serialize_to(out, e);
+        }
+        out += ']';
+        break;
+    }
+    case boost::json::kind::object: {
+        out += '{';
+        bool first = true;
+        for (auto const& [k, e] : v.get_object()) {
+            if (!first) out += ',';
+            first = false;
+            string(k);
+            out += ':';
+            serialize_to(out, e);
+        }
+        out += '}';
+        break;
+    }
+    }
+}
+
+/** Return `v` as compact JSON (see `serialize_to`). */
+inline std::string serialize(boost::json::value const& v) {
+    std::string out;
+    serialize_to(out, v);
+    return out;
+}
+
 /** Serialize a request, response or error to a compact JSON string. */
 template <class T>
     requires(wire_type<T> || std::same_as<T, error>)
 std::string serialize(T const& x) {
-    return boost::json::serialize(boost::json::value_from(x));
+    return persona::serialize(boost::json::value_from(x));
 }
 
 } // namespace persona

@@ -92,7 +92,7 @@ private:
         req.fields.push_back({"Accept", "application/json"});
         if (!body.is_null()) {
             req.fields.push_back({"Content-Type", "application/json"});
-            req.body = boost::json::serialize(body);
+            req.body = persona::serialize(body);
         }
         auto resp = transport_.send(req);
         if (!resp) return resp.error();

@@ -531,7 +531,7 @@ TEST_CASE("requests round-trip through to_json and from_json") {
 
 TEST_CASE("responses serialize exactly") {
     CHECK(serialize(chunks_response{{{"doc_7#p1", "x", 0.84}}}) ==
-          R"({"results":[{"chunk_id":"doc_7#p1","excerpt":"x","score":8.4E-1}]})");
+          R"({"results":[{"chunk_id":"doc_7#p1","excerpt":"x","score":0.84}]})");
     CHECK(serialize(chunks_response{}) == R"({"results":[]})");
 
     CHECK(serialize(register_response{"usr_1", t0, "active", std::nullopt}) ==
@@ -545,9 +545,9 @@ TEST_CASE("responses serialize exactly") {
           R"({"user_id":"u","ingested":{"events":0,"documents":2},"skipped":[{"id":"evt_1","kind":"event","reason":"duplicate"}],"updated_at":"2025-10-11T16:05:00Z"})");
 
     CHECK(serialize(query_response{"u", "a", {{"e#s1", 1.0}}, std::nullopt, {}}) ==
-          R"({"user_id":"u","answer":"a","sources":[{"chunk_id":"e#s1","score":1E0}]})");
+          R"({"user_id":"u","answer":"a","sources":[{"chunk_id":"e#s1","score":1}]})");
     CHECK(serialize(query_response{"u", "tea", {}, 1, {0.25, 0.75}}) ==
-          R"({"user_id":"u","answer":"tea","sources":[],"choice":1,"option_scores":[2.5E-1,7.5E-1]})");
+          R"({"user_id":"u","answer":"tea","sources":[],"choice":1,"option_scores":[0.25,0.75]})");
 
     CHECK(serialize(summary_response{"u", t0, "general", "Likes tea."}) ==
           R"({"user_id":"u","generated_at":"2025-10-11T16:05:00Z","purpose":"general","summary":"Likes tea."})");
@@ -612,4 +612,13 @@ TEST_CASE("errors to and from JSON") {
 
     CHECK(error_from_json(boost::json::parse("[1]")).code == errc::internal_error);
     CHECK(error_from_json(boost::json::parse(R"({"code":"UNAVAILABLE","message":"down"})")).code == errc::unavailable);
+}
+
+TEST_CASE("serialize writes numbers in the shortest round-trip form and escapes strings") {
+    boost::json::value const v = {{"d", 0.6457075079282126}, {"tiny", 1e-7}, {"i", -3}, {"u", 18446744073709551615ULL},
+                                  {"s", "quote\" back\\ nl\n tab\t bell\x07 é"}, {"n", nullptr}, {"b", true}};
+    CHECK(persona::serialize(v) ==
+          R"({"d":0.6457075079282126,"tiny":1e-07,"i":-3,"u":18446744073709551615,"s":"quote\" back\\ nl\n tab\t bell\u0007 é","n":null,"b":true})");
+    // It round-trips through the strict parser to the same value.
+    CHECK(persona::parse_json(persona::serialize(v)).value() == v);
 }

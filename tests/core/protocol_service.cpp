@@ -213,3 +213,14 @@ TEST_CASE("remote_api over a loopback service passes the personalization_api kit
         CHECK(rep.ok());
     }
 }
+
+#include <persona/testing/transport_kit.hpp>
+
+TEST_CASE("loopback_transport passes the transport conformance kit") {
+    fixture f;
+    auto svc = f.make();
+    loopback_transport<protocol::service<basic_engine>> t{svc};
+    auto const rep = testing::check_transport(t);
+    INFO(rep.to_string());
+    CHECK(rep.ok());
+}

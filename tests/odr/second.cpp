@@ -3,7 +3,11 @@
 #include <persona/testing/embedder_kit.hpp>
 #include <persona/testing/retriever_kit.hpp>
 #include <persona/testing/store_kit.hpp>
+#include <persona/loopback_transport.hpp>
+#include <persona/protocol/service.hpp>
 #include <persona/query_string.hpp>
+#include <persona/remote_api.hpp>
+#include <persona/testing/transport_kit.hpp>
 
 int second_tu_chunk_count() {
     persona::basic_engine engine;

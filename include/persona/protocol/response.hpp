@@ -26,7 +26,7 @@ inline http_response json_response(int status, boost::json::value const& body) {
     http_response r;
     r.status = status;
     r.fields.push_back({"Content-Type", "application/json"});
-    r.body = boost::json::serialize(body);
+    r.body = persona::serialize(body);
     return r;
 }
 

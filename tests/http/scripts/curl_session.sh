@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The docs' own requests, verbatim, with real curl against a real persona-server:
+# register, ingest, query, summary, chunks, delete, then the error rows of API.md.
+# Usage: curl_session.sh SERVER_BIN WORK_DIR
+set -euo pipefail
+source "$(dirname "$0")/start_server.sh" "$1" "$2" --rate-limit 1000 --body-limit 65536
+failures=0
+# expect STATUS JSON-CHECK  (reads the response of the last `call` from $work/body, $work/status)
+call() { curl -s -o "$work/body" -w '%{http_code}' "$@" > "$work/status"; }
+expect() {
+  local want=$1 check=$2 got
+  got=$(cat "$work/status")
+  if [[ $got != "$want" ]] || ! /usr/bin/python3 -c "import json,sys; b=json.load(open('$work/body')); sys.exit(0 if ($check) else 1)"; then
+    echo "FAILED: want $want and ($check), got $got: $(head -c 300 "$work/body")"; failures=$((failures+1))
+  else
+    echo "ok: $got $check"
+  fi
+}
+
+# --- the documented requests -------------------------------------------------------
+call -X PUT "$BASE/register" \
+  -H "Authorization: x-api-key: $KEY" -H "Content-Type: application/json" \
+  -d '{"user_id": "usr_42af7c", "traits": {"name": "Ash Lewis", "timezone": "America/Los_Angeles", "notes": "Founder/engineer; prefers concise comms"}}'
+expect 200 "b['user_id'] == 'usr_42af7c' and b['status'] == 'active' and b['created_at'].endswith('Z')"
+
+call -X POST "$BASE/ingest" \
+  -H "Authorization: x-api-key: $KEY" -H "Content-Type: application/json" \
+  -d '{"user_id": "usr_42af7c", "source": "gmail", "events": [{"event_id": "evt_1", "type": "email", "timestamp": "2025-10-10T09:00:00Z", "content": "Let'"'"'s move stand-up to 2 PM starting next week.", "metadata": {"subject": "Stand-up time"}}], "documents": [{"doc_id": "doc_7", "title": "Working preferences", "content": "Typical focus blocks 9-12 PT; meetings after 1 PM preferred."}]}'
+expect 200 "b['ingested'] == {'events': 1, 'documents': 1} and b['skipped'] == []"
+
+call -X POST "$BASE/query" \
+  -H "Authorization: x-api-key: $KEY" -H "Content-Type: application/json" \
+  -d '{"user_id": "usr_42af7c", "question": "When does Ash prefer to schedule meetings?"}'
+expect 200 "'1 PM' in b['answer'] and len(b['sources']) > 0"
+
+call "$BASE/summary?user_id=usr_42af7c&purpose=work-style&max_chars=200" -H "Authorization: x-api-key: $KEY"
+expect 200 "b['purpose'] == 'work-style' and len(b['summary']) <= 200 and b['summary'].startswith('Ash Lewis')"
+
+call -X POST "$BASE/chunks" \
+  -H "Authorization: x-api-key: $KEY" -H "Content-Type: application/json" \
+  -d '{"user_id": "usr_42af7c", "conversation": [{"role": "user", "content": "When is stand-up now?"}], "top_k": 3}'
+expect 200 "b['results'][0]['chunk_id'] == 'evt_1#s1' and 0 <= b['results'][0]['score'] <= 1"
+
+# the other two auth forms
+call -X POST "$BASE/chunks" -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+  -d '{"user_id": "usr_42af7c", "history": [{"role": "user", "content": "focus blocks"}], "k": 2}'
+expect 200 "len(b['results']) <= 2"
+call -X POST "$BASE/chunks" -H "x-api-key: $KEY" -H "Content-Type: application/json" \
+  -d '{"user_id": "usr_42af7c", "conversation_history": [{"role": "user", "content": "focus blocks"}]}'
+expect 200 "b['results'][0]['chunk_id'] == 'doc_7#p1'"
+
+# --- error rows ----------------------------------------------------------------------
+call -X POST "$BASE/query" -H "Content-Type: application/json" -d '{"user_id": "usr_42af7c", "question": "x"}'
+expect 401 "b['code'] == 'UNAUTHORIZED'"
+call -X POST "$BASE/query" -H "Authorization: x-api-key: pk_wrong" -d '{"user_id": "usr_42af7c", "question": "x"}'
+expect 401 "b['code'] == 'UNAUTHORIZED'"
+READ_KEY=$("$1" keys add --keys "$work/keys.txt" --workspace default --scope read 2>/dev/null)
+OTHER_KEY=$("$1" keys add --keys "$work/keys.txt" --workspace other --scope admin 2>/dev/null)
+# The server read its keys at start-up: restart it to pick the new ones up.
+restart() { # restart [flags...]: same port and keys file
+  kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true
+  : > "$work/stderr2.txt"
+  "$server_bin" --port "$PORT" --threads 2 --keys "$work/keys.txt" --body-limit 65536 "$@" >>"$work/stdout.txt" 2>"$work/stderr2.txt" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do grep -q serving "$work/stderr2.txt" 2>/dev/null && break; sleep 0.05; done
+}
+restart --rate-limit 1000
+# The basic preset keeps memory only: register Ash again in the restarted server.
+call -X PUT "$BASE/register" -H "Authorization: x-api-key: $KEY" -d '{"user_id": "usr_42af7c", "traits": {"name": "Ash Lewis"}}'
+expect 200 "b['user_id'] == 'usr_42af7c'"
+call -X POST "$BASE/ingest" -H "Authorization: x-api-key: $READ_KEY" -d '{"user_id": "usr_42af7c", "events": []}'
+expect 403 "b['code'] == 'FORBIDDEN'"
+call -X POST "$BASE/query" -H "Authorization: x-api-key: $OTHER_KEY" -d '{"user_id": "usr_42af7c", "question": "x"}'
+expect 404 "b['code'] == 'USER_NOT_FOUND'"
+call "$BASE/nowhere" -H "Authorization: x-api-key: $KEY"
+expect 404 "b['code'] == 'NOT_FOUND'"
+call -X GET "$BASE/ingest" -H "Authorization: x-api-key: $KEY"
+expect 405 "b['code'] == 'METHOD_NOT_ALLOWED'"
+call -X POST "$BASE/chunks" -H "Authorization: x-api-key: $KEY" -d '{"user_id": "usr_42af7c", "conversation": [{"role": "user", "content": "x"}], "top_k": 21}'
+expect 400 "b['code'] == 'INVALID_REQUEST' and b['details']['field'] == 'top_k'"
+head -c 70000 /dev/zero | tr '\0' 'a' > "$work/big"
+call -X POST "$BASE/ingest" -H "Authorization: x-api-key: $KEY" --data-binary @"$work/big"
+expect 413 "b['code'] == 'PAYLOAD_TOO_LARGE'"
+# --- delete last: then 404 everywhere --------------------------------------------------
+call -X POST "$BASE/delete" -H "Authorization: x-api-key: $KEY" -H "Content-Type: application/json" \
+  -d '{"user_id": "usr_42af7c", "scope": "global", "reason": "user request"}'
+expect 200 "b['status'] == 'completed' and b['ticket_id'].startswith('del_')"
+TICKET=$(/usr/bin/python3 -c "import json; print(json.load(open('$work/body'))['ticket_id'])")
+call "$BASE/delete/$TICKET" -H "Authorization: x-api-key: $KEY"
+expect 200 "b['ticket_id'] == '$TICKET' and b['status'] == 'completed'"
+call -X POST "$BASE/query" -H "Authorization: x-api-key: $KEY" -d '{"user_id": "usr_42af7c", "question": "x"}'
+expect 404 "b['code'] == 'USER_NOT_FOUND'"
+call "$BASE/healthz"
+expect 200 "b == {'status': 'ok'}"
+
+# --- quotas: a server with 3 requests per key and minute -------------------------------
+restart --rate-limit 3
+for _ in 1 2 3 4; do call "$BASE/summary?user_id=usr_42af7c" -H "Authorization: x-api-key: $READ_KEY"; done
+expect 429 "b['code'] == 'RATE_LIMITED'"
+curl -s -D "$work/headers" -o /dev/null "$BASE/summary?user_id=usr_42af7c" -H "Authorization: x-api-key: $READ_KEY"
+grep -qi '^retry-after: [0-9]' "$work/headers" && grep -qi '^x-ratelimit-reset: ' "$work/headers" \
+  && echo "ok: 429 carries Retry-After and X-RateLimit-*" || { echo "FAILED: 429 headers"; failures=$((failures+1)); }
+
+if ((failures)); then echo "curl session: $failures failed"; exit 1; fi
+echo "curl session: all checks passed"

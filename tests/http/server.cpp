@@ -1,0 +1,149 @@
+// persona::http::server against real clients over 127.0.0.1: the conformance kit and an
+// equivalence check through remote_api<beast_transport>, a server that proxies another,
+// and many concurrent clients.
+#include <persona/http/server.hpp>
+
+#include <persona/http/beast_transport.hpp>
+#include <persona/presets.hpp>
+#include <persona/remote_api.hpp>
+#include <persona/testing/api_kit.hpp>
+
+#include "../support/workload.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace persona;
+
+namespace {
+
+using client = remote_api<http::beast_transport>;
+
+basic_engine fixed_engine() {
+    engine_options o;
+    o.clock = &test_support::fixed_clock;
+    return basic_engine(memory_store{}, hashing_embedder{}, flat_retriever{}, extractive_answerer{}, o);
+}
+
+/// A started server on an ephemeral port with one admin key in the default workspace.
+template <class Api>
+struct running {
+    std::string key;
+    http::server<Api> server;
+
+    running(Api& api, protocol::key_store keys, std::string admin_key, std::size_t threads = 2)
+        : key(std::move(admin_key)), server(api, std::move(keys), {.port = 0, .threads = threads}) {
+        REQUIRE(server.start());
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(server.port()); }
+    client connect() const { return client(http::beast_transport(url()), key); }
+};
+
+template <class Api>
+running<Api> serve(Api& api, std::size_t threads = 2) {
+    protocol::key_store keys;
+    auto key = keys.add(std::string(default_workspace), protocol::scope::admin, "test").value();
+    return running<Api>(api, std::move(keys), std::move(key), threads);
+}
+
+} // namespace
+
+TEST_CASE("remote_api<beast_transport> against a real server passes the personalization_api kit") {
+    basic_engine engine;
+    auto srv = serve(engine);
+    auto api = srv.connect();
+    auto const rep = testing::check_personalization_api(api);
+    INFO(rep.to_string());
+    CHECK(rep.ok());
+}
+
+TEST_CASE("the same workload through an engine and through a real server gives identical results") {
+    auto direct = fixed_engine();
+    auto served = fixed_engine();
+    auto srv = serve(served);
+    auto api = srv.connect();
+    auto const a = test_support::run_workload(direct);
+    auto const b = test_support::run_workload(api);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        INFO("step " << i);
+        CHECK(a[i] == b[i]);
+    }
+}
+
+TEST_CASE("a server can proxy another: http::server<remote_api<beast_transport>>") {
+    basic_engine engine;
+    auto origin = serve(engine);
+    client upstream = origin.connect();
+    auto proxy = serve(upstream, 1); // remote_api is one connection: one I/O thread
+    auto api = proxy.connect();
+    auto const rep = testing::check_personalization_api(api, "proxied_");
+    INFO(rep.to_string());
+    CHECK(rep.ok());
+}
+
+TEST_CASE("many clients ingesting and querying the same and different users: nothing acknowledged is lost") {
+    basic_engine engine;
+    auto srv = serve(engine, 4);
+    constexpr int clients = 8, batches = 15;
+    {
+        auto api = srv.connect();
+        for (int u = 0; u < 4; ++u) REQUIRE(api.register_user({.user_id = "user" + std::to_string(u)}));
+    }
+    std::mutex m;
+    std::set<std::pair<std::string, std::string>> acked;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c)
+        threads.emplace_back([&, c] {
+            auto api = srv.connect();
+            for (int b = 0; b < batches; ++b) {
+                std::string const user = "user" + std::to_string((c + b) % 4); // clients share users
+                ingest_request in{.user_id = user};
+                for (int i = 0; i < 5; ++i) {
+                    std::string id = "c" + std::to_string(c) + "b" + std::to_string(b) + "i" + std::to_string(i);
+                    in.events.push_back({id, "note", test_support::fixed_clock(), "Note " + id + " about the harbour.", {}});
+                }
+                auto const r = api.ingest(in);
+                if (!r || r->events != 5) {
+                    ++failures;
+                    continue;
+                }
+                {
+                    std::lock_guard g(m);
+                    for (auto const& e : in.events) acked.insert({user, e.event_id});
+                }
+                if (!api.chunks({.user_id = user, .conversation = {{"user", "harbour"}}, .top_k = 20})) ++failures;
+                if (!api.query({.user_id = user, .question = "What about the harbour?"})) ++failures;
+            }
+        });
+    for (auto& t : threads) t.join();
+    CHECK(failures == 0);
+    CHECK(acked.size() == static_cast<std::size_t>(clients * batches * 5));
+    std::size_t present = 0;
+    for (auto const& [user, id] : acked) present += engine.get_store().get_item({"default", user}, id)->has_value() ? 1 : 0;
+    CHECK(present == acked.size());
+    // Acknowledged means retrievable too: every item is the top hit for its own id.
+    auto api = srv.connect();
+    std::size_t retrievable = 0;
+    for (auto const& [user, id] : acked) {
+        auto const hits = api.chunks({.user_id = user, .conversation = {{"user", "Note " + id}}, .top_k = 1});
+        retrievable += hits && !hits->results.empty() && hits->results.front().chunk_id == id + "#s1" ? 1 : 0;
+    }
+    CHECK(retrievable == acked.size());
+}
+
+#include <persona/testing/transport_kit.hpp>
+
+TEST_CASE("beast_transport against a real server passes the transport conformance kit") {
+    basic_engine engine;
+    auto srv = serve(engine);
+    http::beast_transport t(srv.url());
+    auto const rep = testing::check_transport(t);
+    INFO(rep.to_string());
+    CHECK(rep.ok());
+}
