@@ -12,9 +12,10 @@ TEST_CASE("metrics render Prometheus text with counters, histograms and gauges")
     CHECK(text.find("# TYPE persona_requests_total counter") != std::string::npos);
     CHECK(text.find("persona_requests_total{endpoint=\"/chunks\",status=\"200\"} 2\n") != std::string::npos);
     CHECK(text.find("persona_requests_total{endpoint=\"/chunks\",status=\"404\"} 1\n") != std::string::npos);
-    CHECK(text.find("persona_request_duration_seconds_bucket{endpoint=\"/chunks\",le=\"0.0005\"} 2\n") != std::string::npos);
-    CHECK(text.find("persona_request_duration_seconds_bucket{endpoint=\"/chunks\",le=\"0.005\"} 3\n") != std::string::npos);
-    CHECK(text.find("persona_request_duration_seconds_count{endpoint=\"/chunks\"} 3\n") != std::string::npos);
+    CHECK(text.find("persona_request_duration_seconds_bucket{endpoint=\"/chunks\",status=\"200\",le=\"0.0005\"} 1\n") != std::string::npos);
+    CHECK(text.find("persona_request_duration_seconds_bucket{endpoint=\"/chunks\",status=\"200\",le=\"0.005\"} 2\n") != std::string::npos);
+    CHECK(text.find("persona_request_duration_seconds_bucket{endpoint=\"/chunks\",status=\"404\",le=\"0.0005\"} 1\n") != std::string::npos);
+    CHECK(text.find("persona_request_duration_seconds_count{endpoint=\"/chunks\",status=\"200\"} 2\n") != std::string::npos);
     CHECK(text.find("persona_users 7\n") != std::string::npos);
     CHECK(text.find("persona_chunks 42\n") != std::string::npos);
 }

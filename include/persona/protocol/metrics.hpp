@@ -15,7 +15,7 @@
 
 namespace persona::protocol {
 
-/** Counts requests per (endpoint, status) and their latency per endpoint.
+/** Counts requests and their latency per (endpoint, status).
 
     @par Thread safety
     Distinct objects: safe. Shared objects: safe.
@@ -29,8 +29,7 @@ public:
     /// Record one request.
     void record(std::string_view endpoint, int status, double seconds) {
         std::lock_guard g(mutex_);
-        ++counts_[{std::string(endpoint), status}];
-        auto& h = latency_[std::string(endpoint)];
+        auto& h = series_[{std::string(endpoint), status}];
         for (std::size_t i = 0; i < buckets.size(); ++i)
             if (seconds <= buckets[i]) ++h.bucket[i];
         ++h.count;
@@ -40,8 +39,8 @@ public:
     /// Return the number of requests recorded for `endpoint` with `status`.
     std::uint64_t count(std::string_view endpoint, int status) const {
         std::lock_guard g(mutex_);
-        auto const it = counts_.find({std::string(endpoint), status});
-        return it == counts_.end() ? 0 : it->second;
+        auto const it = series_.find({std::string(endpoint), status});
+        return it == series_.end() ? 0 : it->second.count;
     }
 
     /** Render everything in the Prometheus text exposition format (version 0.0.4).
@@ -51,28 +50,30 @@ public:
     std::string render(long long users = -1, long long chunks = -1) const {
         std::lock_guard g(mutex_);
         std::string out;
-        char buf[256];
+        char buf[1024]; // labels are short: endpoint names are fixed strings
         out += "# HELP persona_requests_total Requests served, by endpoint and HTTP status.\n"
                "# TYPE persona_requests_total counter\n";
-        for (auto const& [key, n] : counts_) {
+        for (auto const& [key, h] : series_) {
             std::snprintf(buf, sizeof buf, "persona_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
-                          key.first.c_str(), key.second, static_cast<unsigned long long>(n));
+                          key.first.c_str(), key.second, static_cast<unsigned long long>(h.count));
             out += buf;
         }
-        out += "# HELP persona_request_duration_seconds Time to handle a request, by endpoint.\n"
+        out += "# HELP persona_request_duration_seconds Time to handle a request, by endpoint and status.\n"
                "# TYPE persona_request_duration_seconds histogram\n";
-        for (auto const& [endpoint, h] : latency_) {
+        for (auto const& [key, h] : series_) {
+            char labels[160];
+            std::snprintf(labels, sizeof labels, "endpoint=\"%s\",status=\"%d\"", key.first.c_str(), key.second);
             for (std::size_t i = 0; i < buckets.size(); ++i) {
-                std::snprintf(buf, sizeof buf, "persona_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
-                              endpoint.c_str(), buckets[i], static_cast<unsigned long long>(h.bucket[i]));
+                std::snprintf(buf, sizeof buf, "persona_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", labels,
+                              buckets[i], static_cast<unsigned long long>(h.bucket[i]));
                 out += buf;
             }
             std::snprintf(buf, sizeof buf,
-                          "persona_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n"
-                          "persona_request_duration_seconds_sum{endpoint=\"%s\"} %.9g\n"
-                          "persona_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
-                          endpoint.c_str(), static_cast<unsigned long long>(h.count), endpoint.c_str(), h.sum,
-                          endpoint.c_str(), static_cast<unsigned long long>(h.count));
+                          "persona_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n"
+                          "persona_request_duration_seconds_sum{%s} %.9g\n"
+                          "persona_request_duration_seconds_count{%s} %llu\n",
+                          labels, static_cast<unsigned long long>(h.count), labels, h.sum, labels,
+                          static_cast<unsigned long long>(h.count));
             out += buf;
         }
         if (users >= 0) {
@@ -93,8 +94,7 @@ private:
         double sum = 0;
     };
     mutable std::mutex mutex_;
-    std::map<std::pair<std::string, int>, std::uint64_t> counts_;
-    std::map<std::string, histogram> latency_;
+    std::map<std::pair<std::string, int>, histogram> series_;
 };
 
 } // namespace persona::protocol
