@@ -107,6 +107,7 @@ public:
         if (!users) return users.error();
         for (auto const& u : *users) {
             auto lock = lock_user(u, exclusive);
+            if (auto rec = store_.get_user(u); rec && rec->email) index_email(u, std::nullopt, rec->email);
             auto chunks = store_.get_chunks(u);
             if (!chunks) return chunks.error();
             if (auto r = retriever_.remove_user(u); !r) return r.error();
@@ -135,8 +136,9 @@ public:
 
         Traits deep-merge into the stored profile (`merge_traits`); re-sending the
         same request changes nothing; `created_at` is the first registration's time.
-        With only `email`, the user id is `usr_` + a hash of the normalised email,
-        stable for that email in that workspace.
+        With only `email`, the user registered with that email in that workspace (under
+        any id) is found; when there is none, the id is `usr_` + a hash of the normalised
+        email, stable for that email in that workspace.
 
         @returns `errc::invalid_request` (with `details.field`) for a bad id or email.
     */
@@ -144,7 +146,9 @@ public:
         std::string user_id = req.user_id;
         if (user_id.empty() && req.email) {
             if (auto r = check_email(*req.email); !r) return r.error();
-            user_id = user_id_for_email(*req.email);
+            // "Registers or finds the user by email": a user registered with this email
+            // under any id is found; otherwise the id derives from the email.
+            user_id = find_by_email(req.workspace, *req.email).value_or(user_id_for_email(*req.email));
         }
         if (user_id.empty()) return invalid_field("user_id", "user_id is required (or email)");
         if (auto r = detail::check_user_id(user_id); !r) return r.error();
@@ -173,6 +177,7 @@ public:
             rec.purpose = *req.purpose;
             changed = true;
         }
+        std::optional<std::string> const old_email = rec.email;
         if (req.email && rec.email != req.email) {
             rec.email = req.email;
             changed = true;
@@ -181,6 +186,7 @@ public:
             rec.updated_at = t;
             ++rec.revision;
             if (auto r = store_.put_user(rec); !r) return r.error();
+            if (rec.email != old_email) index_email(ref, old_email, rec.email);
         }
         return register_response{rec.ref.user_id, rec.created_at, "active", rec.email};
     }
@@ -416,7 +422,12 @@ public:
         if (req.scope != "global") return invalid_field("scope", "scope must be one of: global");
         user_ref const ref{req.workspace, req.user_id};
         auto lock = lock_user(ref, exclusive);
+        auto const email = [&]() -> std::optional<std::string> {
+            auto u = store_.get_user(ref);
+            return u ? u->email : std::nullopt;
+        }();
         if (auto r = store_.erase_user(ref); !r) return r.error();
+        if (email) index_email(ref, email, std::nullopt);
         if (auto r = retriever_.remove_user(ref); !r) return internal("removing the index failed", r.error());
         cache_erase_user(ref);
         timestamp const t = options_.clock();
@@ -480,12 +491,35 @@ private:
         return {};
     }
 
-    static std::string user_id_for_email(std::string_view email) {
+    static std::string normalise_email(std::string_view email) {
         std::string normalised;
         for (char c : email)
             if (!std::isspace(static_cast<unsigned char>(c)))
                 normalised += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return "usr_" + text::hex64(text::mix64(text::fnv1a_64(normalised))).substr(0, 12);
+        return normalised;
+    }
+
+    static std::string user_id_for_email(std::string_view email) {
+        return "usr_" + text::hex64(text::mix64(text::fnv1a_64(normalise_email(email)))).substr(0, 12);
+    }
+
+    std::optional<std::string> find_by_email(std::string const& workspace, std::string_view email) const {
+        std::lock_guard g(emails_->mutex);
+        auto const it = emails_->by_email.find({workspace, normalise_email(email)});
+        if (it == emails_->by_email.end()) return std::nullopt;
+        return it->second;
+    }
+
+    // Keeps (workspace, normalised email) -> user id in step with the store; called under
+    // the user's stripe lock, so two writes of one user never interleave here.
+    void index_email(user_ref const& ref, std::optional<std::string> const& old_email,
+                     std::optional<std::string> const& new_email) const {
+        std::lock_guard g(emails_->mutex);
+        if (old_email) {
+            auto const it = emails_->by_email.find({ref.workspace, normalise_email(*old_email)});
+            if (it != emails_->by_email.end() && it->second == ref.user_id) emails_->by_email.erase(it);
+        }
+        if (new_email) emails_->by_email[{ref.workspace, normalise_email(*new_email)}] = ref.user_id;
     }
 
     static bool asks_about_now(std::string_view question) {
@@ -651,9 +685,25 @@ private:
         std::unordered_map<std::string, cache_entry> entries;
     };
 
+    // Each part is length-prefixed: ids and questions may contain any character (NUL
+    // included), and two different requests must never share a key.
+    static void append_part(std::string& key, std::string_view part) {
+        key += std::to_string(part.size());
+        key += ':';
+        key += part;
+    }
+
+    static std::string user_prefix(user_ref const& ref) {
+        std::string key;
+        append_part(key, ref.workspace);
+        append_part(key, ref.user_id);
+        return key;
+    }
+
     static std::string cache_key(user_ref const& ref, query_request const& req) {
-        std::string key = ref.workspace + '\0' + ref.user_id + '\0' + req.question;
-        for (auto const& o : req.options) key += '\0' + o;
+        std::string key = user_prefix(ref);
+        append_part(key, req.question);
+        for (auto const& o : req.options) append_part(key, o);
         return key;
     }
 
@@ -672,10 +722,15 @@ private:
     }
 
     void cache_erase_user(user_ref const& ref) const {
-        std::string const prefix = ref.workspace + '\0' + ref.user_id + '\0';
+        std::string const prefix = user_prefix(ref);
         std::lock_guard g(cache_->mutex);
         std::erase_if(cache_->entries, [&](auto const& kv) { return kv.first.starts_with(prefix); });
     }
+
+    struct email_state {
+        std::mutex mutex;
+        std::map<std::pair<std::string, std::string>, std::string> by_email;
+    };
 
     struct ticket_state {
         std::mutex mutex;
@@ -692,6 +747,7 @@ private:
     std::unique_ptr<std::shared_mutex[]> stripes_ = std::make_unique<std::shared_mutex[]>(stripe_count);
     std::unique_ptr<cache_state> cache_ = std::make_unique<cache_state>();
     std::unique_ptr<ticket_state> tickets_ = std::make_unique<ticket_state>();
+    std::unique_ptr<email_state> emails_ = std::make_unique<email_state>();
 };
 
 } // namespace persona

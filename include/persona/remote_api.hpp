@@ -11,6 +11,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,14 +34,19 @@ enum class auth_style {
     Error bodies in both shapes (`{"code",...}` and `{"error":{...}}`) map back to
     `persona::errc`; a response without a parsable error body maps its HTTP status;
     a transport failure is `errc::unavailable`. The `workspace` member of requests is
-    ignored: the key decides on the server.
+    ignored: the key decides on the server, so one `remote_api` speaks for exactly one
+    workspace (`protocol::service` refuses to serve it to keys of several workspaces).
 
     @par Thread safety
-    Distinct objects: safe. Shared objects: unsafe (the transport keeps a connection).
+    Distinct objects: safe. Shared objects: safe; calls are serialised over the one
+    transport (give each thread its own object for parallel requests).
 */
 template <transport Transport>
 class remote_api {
 public:
+    /// A remote_api forwards every request under its one key: it cannot keep workspaces apart.
+    static constexpr bool single_workspace = true;
+
     /// Send requests over `t` with `api_key`, in `style`.
     remote_api(Transport t, std::string api_key, auth_style style = auth_style::authorization_x_api_key)
         : transport_(std::move(t)), key_(std::move(api_key)), style_(style) {}
@@ -94,7 +101,10 @@ private:
             req.fields.push_back({"Content-Type", "application/json"});
             req.body = persona::serialize(body);
         }
-        auto resp = transport_.send(req);
+        auto resp = [&] {
+            std::lock_guard g(*send_mutex_);
+            return transport_.send(req);
+        }();
         if (!resp) return resp.error();
         auto parsed = parse_json(resp->body);
         if (resp->status < 200 || resp->status > 299) {
@@ -130,6 +140,7 @@ private:
     Transport transport_;
     std::string key_;
     auth_style style_;
+    std::unique_ptr<std::mutex> send_mutex_ = std::make_unique<std::mutex>(); // a pointer keeps the class movable
 };
 
 } // namespace persona

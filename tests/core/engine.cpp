@@ -374,3 +374,28 @@ TEST_CASE("summary with freshness_days finds fresh data behind many old, more re
     CHECK(s.summary.find("cello") != std::string::npos);
     CHECK(s.summary.find("note 1.") == std::string::npos);
 }
+
+TEST_CASE("the query cache never answers one user's question with another user's answer") {
+    basic_engine e;
+    std::string const a = "a", b = std::string("a\0b", 3);
+    REQUIRE(e.register_user({.user_id = a, .traits = {{"city", "Paris"}}}));
+    REQUIRE(e.register_user({.user_id = b, .traits = {{"city", "Tokyo"}}}));
+    auto const first = e.query({.user_id = a, .question = std::string("b\0Which city do I live in?", 26), .use_cache = true});
+    REQUIRE(first);
+    auto const second = e.query({.user_id = b, .question = "Which city do I live in?", .use_cache = true}).value();
+    CHECK(second.user_id == b);
+    CHECK(second.answer.find("Tokyo") != std::string::npos);
+}
+
+TEST_CASE("POST /register by email finds a user registered with that email under any id") {
+    basic_engine e;
+    REQUIRE(e.register_user({.user_id = "u1", .email = "ash@x.com", .traits = {{"name", "Ash"}}}));
+    auto const found = e.register_user({.email = "ASH@x.com"}).value();
+    CHECK(found.user_id == "u1");
+    REQUIRE(e.register_user({.user_id = "u1", .email = "ash@new.com"}));
+    CHECK(e.register_user({.email = "ash@new.com"})->user_id == "u1");
+    CHECK(e.register_user({.email = "ash@x.com"})->user_id.starts_with("usr_")); // the old email is free again
+    REQUIRE(e.delete_user({.user_id = "u1"}));
+    CHECK(e.register_user({.email = "ash@new.com"})->user_id.starts_with("usr_"));
+    CHECK(e.register_user({.workspace = "other", .email = "ash@new.com"})->user_id.starts_with("usr_")); // per workspace
+}

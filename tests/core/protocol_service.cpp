@@ -69,7 +69,10 @@ TEST_CASE("service: healthz needs no key, metrics needs admin unless loopback") 
     CHECK(m.status == 200);
     CHECK(m.field("Content-Type").starts_with("text/plain; version=0.0.4"));
     CHECK(m.body.find("persona_requests_total{endpoint=\"/healthz\",status=\"200\"} 1") != std::string::npos);
-    CHECK(m.body.find("persona_users 0") != std::string::npos);
+    // User and chunk gauges count every tenant: the operator on loopback sees them, a
+    // workspace's admin key does not.
+    CHECK(m.body.find("persona_users") == std::string::npos);
+    CHECK(svc.handle(request("GET", "/metrics", ""), local).body.find("persona_users 0") != std::string::npos);
 }
 
 TEST_CASE("service: every error row of API.md that the protocol layer owns") {
@@ -143,6 +146,11 @@ TEST_CASE("service: 429 RATE_LIMITED with Retry-After and X-RateLimit headers") 
     CHECK_FALSE(limited.field("Retry-After").empty());
     CHECK(limited.field("X-RateLimit-Remaining") == "0");
     CHECK(svc.handle(request("GET", "/summary?user_id=x", f.admin), remote).status != 429); // per key
+    auto const forbidden = svc.handle(request("POST", "/ingest", f.reader, "{}"), remote);
+    CHECK(forbidden.status == 429); // the reader's quota is spent: even its 403s are counted
+    auto const other = svc.handle(request("POST", "/query", f.writer, R"({"user_id":"x","question":"q"})"), remote);
+    CHECK(other.status == 403);
+    CHECK(other.field("X-RateLimit-Limit") == "2"); // a 403 to a known key carries the quota headers
 }
 
 TEST_CASE("service: 400 PII_DETECTED when screening rejects, and nothing is stored") {
@@ -185,7 +193,19 @@ TEST_CASE("service: backend failures are 503 UNAVAILABLE and 500 INTERNAL_ERROR"
         auto const r = svc.handle(request("POST", "/query", key, R"({"user_id":"u","question":"q"})"), remote);
         CHECK(r.status == status);
         CHECK(code_of(r) == to_string(code));
+        if (code == errc::internal_error) CHECK(boost::json::parse(r.body).at("message") == "internal error");
     }
+}
+
+TEST_CASE("service refuses to serve a single-workspace API (a remote_api proxy) to several workspaces") {
+    fixture f; // keys of workspaces acme and globex
+    auto svc = f.make();
+    remote_api<loopback_transport<protocol::service<basic_engine>>> upstream{loopback_transport{svc}, f.admin};
+    CHECK_THROWS_AS((protocol::service<decltype(upstream)>(upstream, f.keys)), std::invalid_argument);
+    protocol::key_store one;
+    (void)one.add("acme", scope::admin).value();
+    (void)one.add("acme", scope::read).value();
+    CHECK_NOTHROW(protocol::service<decltype(upstream)>(upstream, one));
 }
 
 TEST_CASE("service: one log line per request, without the key or the body") {

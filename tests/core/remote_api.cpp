@@ -12,12 +12,6 @@ using namespace persona;
 
 namespace {
 
-basic_engine fixed_engine() {
-    engine_options o;
-    o.clock = &test_support::fixed_clock;
-    return basic_engine(memory_store{}, hashing_embedder{}, flat_retriever{}, extractive_answerer{}, o);
-}
-
 /// A transport that answers every request with one canned response (the hosted API's
 /// shapes, which persona's own server never sends).
 struct canned_transport {
@@ -34,19 +28,15 @@ struct canned_transport {
 static_assert(personalization_api<remote_api<canned_transport>>);
 
 TEST_CASE("the same workload through an engine and through remote_api gives identical results") {
-    auto direct = fixed_engine();
-    auto served = fixed_engine();
+    auto direct = test_support::fixed_engine();
+    auto served = test_support::fixed_engine();
     protocol::key_store keys;
     auto const key = keys.add(std::string(default_workspace), protocol::scope::admin).value();
     protocol::service<basic_engine> svc(served, keys);
     remote_api api{loopback_transport{svc}, key};
     auto const a = test_support::run_workload(direct);
     auto const b = test_support::run_workload(api);
-    REQUIRE(a.size() == b.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        INFO("step " << i);
-        CHECK(a[i] == b[i]);
-    }
+    test_support::check_same_transcripts(a, b);
 }
 
 TEST_CASE("remote_api sends API.md's requests in the docs' auth form") {

@@ -23,12 +23,6 @@ namespace {
 
 using client = remote_api<http::beast_transport>;
 
-basic_engine fixed_engine() {
-    engine_options o;
-    o.clock = &test_support::fixed_clock;
-    return basic_engine(memory_store{}, hashing_embedder{}, flat_retriever{}, extractive_answerer{}, o);
-}
-
 /// A started server on an ephemeral port with one admin key in the default workspace.
 template <class Api>
 struct running {
@@ -62,17 +56,13 @@ TEST_CASE("remote_api<beast_transport> against a real server passes the personal
 }
 
 TEST_CASE("the same workload through an engine and through a real server gives identical results") {
-    auto direct = fixed_engine();
-    auto served = fixed_engine();
+    auto direct = test_support::fixed_engine();
+    auto served = test_support::fixed_engine();
     auto srv = serve(served);
     auto api = srv.connect();
     auto const a = test_support::run_workload(direct);
     auto const b = test_support::run_workload(api);
-    REQUIRE(a.size() == b.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        INFO("step " << i);
-        CHECK(a[i] == b[i]);
-    }
+    test_support::check_same_transcripts(a, b);
 }
 
 TEST_CASE("a server can proxy another: http::server<remote_api<beast_transport>>") {

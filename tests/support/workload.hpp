@@ -7,6 +7,9 @@
 
 #include <persona/concepts.hpp>
 #include <persona/json.hpp>
+#include <persona/presets.hpp>
+
+#include <catch2/catch.hpp>
 
 #include <boost/json/serialize.hpp>
 
@@ -17,6 +20,22 @@ namespace persona::test_support {
 
 /// A clock stuck at one instant, so that two engines stamp identical times.
 inline timestamp fixed_clock() { return parse_timestamp("2025-10-11T16:05:00Z").value(); }
+
+/// A basic_engine on the fixed clock.
+inline basic_engine fixed_engine() {
+    engine_options o;
+    o.clock = &fixed_clock;
+    return basic_engine(memory_store{}, hashing_embedder{}, flat_retriever{}, extractive_answerer{}, o);
+}
+
+/// Two transcripts of `run_workload` must match step by step.
+inline void check_same_transcripts(std::vector<std::string> const& a, std::vector<std::string> const& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        INFO("step " << i);
+        CHECK(a[i] == b[i]);
+    }
+}
 
 template <class T>
 std::string record(result<T> const& r) {

@@ -8,8 +8,14 @@
 #include <persona/http_message.hpp>
 #include <persona/protocol/sha256.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -147,21 +153,30 @@ public:
 
     /** Write the keys file atomically (a temporary file renamed over it), readable by its owner only. */
     [[nodiscard]] result<void> save(std::filesystem::path const& path) const {
+        std::string text = "# persona keys: sha256(key) workspace scope name. Only hashes are stored.\n";
+        for (auto const& e : entries_)
+            text += "sha256:" + e.sha256_hex + ' ' + e.who.workspace + ' ' + std::string(to_string(e.who.scope)) + ' ' +
+                    e.who.name + '\n';
         auto const tmp = path.string() + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::trunc);
-            if (!out) return make_error(errc::unavailable, "cannot write keys file " + tmp);
-            out << "# persona keys: sha256(key) workspace scope name. Only hashes are stored.\n";
-            for (auto const& e : entries_)
-                out << "sha256:" << e.sha256_hex << ' ' << e.who.workspace << ' ' << to_string(e.who.scope) << ' '
-                    << e.who.name << '\n';
-            if (!out.flush()) return make_error(errc::unavailable, "cannot write keys file " + tmp);
+        // Created 0600 from the start (no window in which the umask's mode applies), written
+        // and synced, then renamed over the old file: a crash leaves the old or the new file.
+        int const fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) return make_error(errc::unavailable, "cannot write keys file " + tmp + ": " + std::strerror(errno));
+        std::size_t done = 0;
+        while (done < text.size()) {
+            auto const n = ::write(fd, text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            done += static_cast<std::size_t>(n);
         }
+        bool const ok = done == text.size() && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
+        ::close(fd);
         std::error_code ec;
-        std::filesystem::permissions(tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                     std::filesystem::perm_options::replace, ec);
-        std::filesystem::rename(tmp, path, ec);
-        if (ec) return make_error(errc::unavailable, "cannot write keys file " + path.string() + ": " + ec.message());
+        if (ok) std::filesystem::rename(tmp, path, ec);
+        if (!ok || ec) {
+            std::filesystem::remove(tmp, ec);
+            return make_error(errc::unavailable, "cannot write keys file " + path.string());
+        }
         return {};
     }
 

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,8 +59,18 @@ template <personalization_api Api>
 class service {
 public:
     /// Serve `api` (kept by reference; it must outlive the service) to holders of `keys`.
+    /// @throws std::invalid_argument when `Api` speaks for a single workspace (such as a
+    /// `remote_api`: a proxy) and `keys` belong to more than one, which would mix tenants.
     service(Api& api, key_store keys, service_options o = {})
-        : api_(&api), keys_(std::move(keys)), options_(std::move(o)), limiter_(options_.rate_limit_per_minute, options_.clock) {}
+        : api_(&api), keys_(std::move(keys)), options_(std::move(o)), limiter_(options_.rate_limit_per_minute, options_.clock) {
+        if constexpr (requires { Api::single_workspace; }) {
+            if (Api::single_workspace)
+                for (auto const& e : keys_.entries())
+                    if (e.who.workspace != keys_.entries().front().who.workspace)
+                        throw std::invalid_argument("this API forwards every request under one key: serve it to keys of "
+                                                    "one workspace only, or tenants would see each other's users");
+        }
+    }
 
     /// Same as `handle`.
     http_response operator()(http_request const& req, connection_info const& conn) { return handle(req, conn); }
@@ -121,11 +132,12 @@ private:
             endpoint = "/metrics";
             if (m != "GET") return method_not_allowed(req, "GET");
             if (!conn.remote_is_loopback) {
-                auto who = authenticate(req, scope::admin);
+                auto who = authenticate(req);
                 if (!who) return error_response(who.error());
                 workspace = who->workspace;
+                if (!allows(who->scope, scope::admin)) return error_response(forbidden(who->scope, scope::admin));
             }
-            return metrics_response();
+            return metrics_response(conn.remote_is_loopback);
         }
         // The API's endpoints: (path, allowed methods, scope).
         struct route_entry {
@@ -156,10 +168,12 @@ private:
         scope const need = endpoint == "/register" || endpoint == "/ingest" ? scope::write
                            : endpoint.starts_with("/delete")                ? scope::admin
                                                                             : scope::read;
-        auto who = authenticate(req, need);
+        auto who = authenticate(req);
         if (!who) return error_response(who.error());
         workspace = who->workspace;
 
+        // The quota comes before the scope check, so that every answer to a known key —
+        // a 403 included — carries the X-RateLimit-* headers API.md promises.
         std::optional<rate_decision> quota;
         if (limiter_.enabled()) {
             quota = limiter_.check(who->key_id);
@@ -173,7 +187,8 @@ private:
                 return r;
             }
         }
-        http_response resp = dispatch(req, endpoint, ticket, who->workspace);
+        http_response resp = allows(who->scope, need) ? dispatch(req, endpoint, ticket, who->workspace)
+                                                      : error_response(forbidden(who->scope, need));
         if (quota) add_quota_headers(resp, *quota);
         return resp;
     }
@@ -184,17 +199,19 @@ private:
         r.fields.push_back({"X-RateLimit-Reset", format_timestamp(q.reset)});
     }
 
-    result<principal> authenticate(http_request const& req, scope need) const {
+    result<principal> authenticate(http_request const& req) const {
         auto const key = extract_api_key(req);
         if (!key) return make_error(errc::unauthorized, "an API key is required (Authorization: x-api-key: <key>)");
         auto who = keys_.authenticate(*key);
         if (!who) return make_error(errc::unauthorized, "unknown API key");
-        if (!allows(who->scope, need))
-            return make_error(errc::forbidden,
-                              "a " + std::string(to_string(who->scope)) + " key cannot call this endpoint; it needs " +
-                                  std::string(to_string(need)),
-                              boost::json::object{{"scope", to_string(who->scope)}, {"required", to_string(need)}});
         return *who;
+    }
+
+    static error forbidden(scope have, scope need) {
+        return make_error(errc::forbidden,
+                          "a " + std::string(to_string(have)) + " key cannot call this endpoint; it needs " +
+                              std::string(to_string(need)),
+                          boost::json::object{{"scope", to_string(have)}, {"required", to_string(need)}});
     }
 
     /// Parse the body as `Request`, stamp the workspace, call the API, serialise the answer.
@@ -209,8 +226,15 @@ private:
     }
 
     template <class T>
-    static http_response respond(result<T> const& r) {
-        if (!r) return error_response(r.error());
+    http_response respond(result<T> const& r) {
+        if (!r) {
+            if (r.error().code == errc::internal_error) {
+                // API.md: a 500 never leaks internals. The operator's log gets the cause.
+                if (options_.log) options_.log("internal error: " + r.error().message);
+                return error_response(make_error(errc::internal_error, "internal error"));
+            }
+            return error_response(r.error());
+        }
         return json_response(200, to_json(*r));
     }
 
@@ -266,12 +290,16 @@ private:
         return std::nullopt;
     }
 
-    http_response metrics_response() {
+    http_response metrics_response(bool operator_view) {
         long long users = -1, chunks = -1;
+        // The gauges count every tenant: only the operator (on this machine) sees them,
+        // not an admin key of one workspace.
         if constexpr (requires(Api& a) { a.get_statistics(); }) {
-            auto const s = api_->get_statistics();
-            users = static_cast<long long>(s.users);
-            chunks = static_cast<long long>(s.chunks);
+            if (operator_view) {
+                auto const s = api_->get_statistics();
+                users = static_cast<long long>(s.users);
+                chunks = static_cast<long long>(s.chunks);
+            }
         }
         http_response r;
         r.status = 200;
