@@ -539,8 +539,13 @@ inline void server_core::stop() {
     if (ioc_.get_executor().running_in_this_thread()) {
         // From a handler: waiting for the sessions and joining the threads would wait
         // for this very thread. Start the stop; the destructor or a later stop()
-        // completes it, and wait() returns now.
-        std::lock_guard lock(lifecycle_mutex_);
+        // completes it, and wait() returns now. Never block on the lifecycle mutex here:
+        // a stop() on another thread holds it while it joins this thread.
+        while (!lifecycle_mutex_.try_lock()) {
+            if (stopping_) return; // someone else is stopping the server already
+            std::this_thread::yield();
+        }
+        std::lock_guard lock(lifecycle_mutex_, std::adopt_lock);
         if (state_ != run_state::running || stop_requested_) return;
         begin_stop();
         stop_requested_ = true;
