@@ -57,12 +57,13 @@ expect 401 "b['code'] == 'UNAUTHORIZED'"
 READ_KEY=$("$1" keys add --keys "$work/keys.txt" --workspace default --scope read 2>/dev/null)
 OTHER_KEY=$("$1" keys add --keys "$work/keys.txt" --workspace other --scope admin 2>/dev/null)
 # The server read its keys at start-up: restart it to pick the new ones up.
-restart() { # restart [flags...]: same port and keys file
+restart() { # restart [flags...]: same keys file, a fresh ephemeral port (never a reused one)
   kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true
   : > "$work/stderr2.txt"
-  "$server_bin" --port "$PORT" --threads 2 --keys "$work/keys.txt" --body-limit 65536 "$@" >>"$work/stdout.txt" 2>"$work/stderr2.txt" &
+  "$server_bin" --port 0 --threads 2 --keys "$work/keys.txt" --body-limit 65536 "$@" >>"$work/stdout.txt" 2>"$work/stderr2.txt" &
   SERVER_PID=$!
   for _ in $(seq 100); do grep -q serving "$work/stderr2.txt" 2>/dev/null && break; sleep 0.05; done
+  BASE="http://127.0.0.1:$(grep -o 'http://127.0.0.1:[0-9]*' "$work/stderr2.txt" | head -1 | sed 's/.*://')"
 }
 restart --rate-limit 1000
 # The basic preset keeps memory only: register Ash again in the restarted server.
