@@ -523,8 +523,9 @@ private:
     }
 
     static bool asks_about_now(std::string_view question) {
-        static constexpr std::string_view cues[] = {"now",   "lately",  "recently",  "currently",
-                                                    "these days", "latest", "current", "nowadays"};
+        // Single-word cues; the phrase "these days" is matched on the text below.
+        static constexpr std::string_view cues[] = {"now",    "lately",  "recently", "currently",
+                                                    "latest", "current", "nowadays"};
         std::vector<std::string> words;
         text::tokenize_words(question, words);
         return std::ranges::any_of(words, [](std::string const& w) { return std::ranges::find(cues, w) != std::end(cues); }) ||

@@ -8,8 +8,6 @@
 #include <persona/error.hpp>
 #include <persona/text/utf8.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <string>
 #include <string_view>
 
