@@ -70,6 +70,17 @@ inline double dot(std::span<float const> a, std::span<float const> b) noexcept {
     return static_cast<double>((s0 + s1) + (s2 + s3));
 }
 
+/** What a vector index found for a query: slots to score, and a bound on the rest.
+
+    Every live slot not listed has a cosine of at most `bound` with the query (exact
+    for an exact index; the index's own estimate for an approximate one). A bound of
+    0 or less says the listed slots are all that can score on the vector side.
+*/
+struct vector_shortlist {
+    std::span<std::uint32_t const> slots;
+    double bound = 0;
+};
+
 /** One user's ranking state: chunk slots, BM25 over their terms, and their vectors. */
 class hybrid_ranking {
 public:
@@ -88,6 +99,8 @@ public:
         if (auto const it = by_chunk_.find(c.chunk_id); it != by_chunk_.end()) kill(it->second);
         auto const slot = static_cast<std::uint32_t>(slots_.size());
         slots_.push_back({c.chunk_id, c.item_id, c.time, true});
+        if (live_bits_.size() * 8 < slots_.size()) live_bits_.push_back(0);
+        set_live_bit(slot, true);
         vectors_.insert(vectors_.end(), c.embedding.begin(), c.embedding.end());
         lexical_.add(slot, terms);
         by_chunk_[c.chunk_id] = slot;
@@ -104,9 +117,16 @@ public:
         by_item_.erase(it);
     }
 
-    /// Renumber slots when at least half of them are dead, so scans stay dense.
-    void maybe_compact() {
-        if (dead_ < 64 || dead_ * 2 < slots_.size()) return;
+    /// Renumber slots when at least half of them (and at least 64) are dead, so scans
+    /// stay dense. Returns whether slots were renumbered.
+    bool maybe_compact() {
+        if (dead_ < 64 || dead_ * 2 < slots_.size()) return false;
+        compact();
+        return true;
+    }
+
+    /// Renumber the live slots densely, in their current order.
+    void compact() {
         std::vector<std::int64_t> new_slot(slots_.size(), -1);
         std::vector<slot_info> slots;
         std::vector<float> vectors;
@@ -125,9 +145,11 @@ public:
         dead_ = 0;
         by_chunk_.clear();
         by_item_.clear();
+        live_bits_.assign((slots_.size() + 7) / 8, 0);
         for (std::uint32_t s = 0; s < slots_.size(); ++s) {
             by_chunk_[slots_[s].chunk_id] = s;
             by_item_[slots_[s].item_id].push_back(s);
+            set_live_bit(s, true);
         }
     }
 
@@ -137,9 +159,16 @@ public:
         when both sides have signal, else the side that has it. With
         `q.prefer_recent`, `recency_weight` of the score goes to recency
         (exp(-age / 30 days) relative to the user's newest chunk).
+
+        With a `shortlist` (an approximate or exact vector index's answer), only the
+        listed slots and the slots with a lexical score are scored at first; any other
+        slot is scored only if the shortlist's bound says it could still enter the top
+        `k`. Scores are computed by the same arithmetic either way, so when the bound
+        is exact the result equals the full scan's.
     */
     std::vector<scored_chunk> search(std::span<analyzed_part const> parts, search_query const& q,
-                                     double lexical_weight, double recency_weight) const {
+                                     double lexical_weight, double recency_weight,
+                                     vector_shortlist const* shortlist = nullptr) const {
         std::vector<scored_chunk> hits;
         if (q.k == 0 || by_chunk_.empty()) return hits;
         std::vector<double> const lexical = lexical_scores(parts);
@@ -147,25 +176,74 @@ public:
         bool const has_vector = dimension_ != 0 && q.vector.size() == dimension_;
         double const lw = has_lexical ? (has_vector ? lexical_weight : 1.0) : 0.0;
         double const vw = has_vector ? 1.0 - lw : 0.0;
-        for (std::size_t s = 0; s < slots_.size(); ++s) {
-            if (!slots_[s].live) continue;
+        auto const score_of = [&](std::size_t s) {
             double score = has_lexical ? lw * lexical[s] : 0.0;
             if (vw > 0) {
                 std::span<float const> const row(vectors_.data() + s * dimension_, dimension_);
                 score += vw * std::clamp(dot(row, q.vector), 0.0, 1.0);
             }
-            if (q.prefer_recent && score > 0) {
-                double const age_days =
-                    std::chrono::duration<double>(newest_ - slots_[s].time).count() / 86400.0;
-                score = (1 - recency_weight) * score + recency_weight * std::exp(-age_days / 30.0);
-            }
-            score = std::clamp(score, 0.0, 1.0);
-            if (score <= 1e-9 || score < q.min_score) continue;
+            if (q.prefer_recent && score > 0) score = (1 - recency_weight) * score + recency_weight * recency(s);
+            return std::clamp(score, 0.0, 1.0);
+        };
+        auto const keep = [&](std::size_t s) {
+            double const score = score_of(s);
+            if (score <= 1e-9 || score < q.min_score) return;
             hits.push_back({slots_[s].chunk_id, score});
+        };
+        if (shortlist == nullptr || vw <= 0) {
+            for (std::size_t s = 0; s < slots_.size(); ++s)
+                if (slots_[s].live) keep(s);
+            select_top_k(hits, q.k);
+            return hits;
         }
+
+        std::vector<bool> seen(slots_.size(), false);
+        for (auto const s : shortlist->slots)
+            if (s < slots_.size() && slots_[s].live && !seen[s]) {
+                seen[s] = true;
+                keep(s);
+            }
+        if (has_lexical)
+            for (std::size_t s = 0; s < slots_.size(); ++s)
+                if (lexical[s] > 0 && slots_[s].live && !seen[s]) {
+                    seen[s] = true;
+                    keep(s);
+                }
         select_top_k(hits, q.k);
+        // An unseen slot has no lexical score and a cosine of at most `bound`, so its
+        // score is at most `base` (before recency). Score it only if that could still
+        // reach the k-th hit; the margin absorbs the index's own rounding.
+        double const floor = hits.size() >= q.k ? hits.back().score : std::max(q.min_score, 1e-9);
+        double const base = vw * std::clamp(shortlist->bound, 0.0, 1.0);
+        constexpr double margin = 1e-5;
+        if (base <= 0) return hits;
+        if (!q.prefer_recent && base + margin < floor) return hits;
+        bool added = false;
+        for (std::size_t s = 0; s < slots_.size(); ++s) {
+            if (seen[s] || !slots_[s].live) continue;
+            if (q.prefer_recent &&
+                (1 - recency_weight) * base + recency_weight * recency(s) + margin < floor)
+                continue;
+            auto const before = hits.size();
+            keep(s);
+            added |= hits.size() != before;
+        }
+        if (added) select_top_k(hits, q.k);
         return hits;
     }
+
+    /// Number of slots, live or dead (slots are the positions in `vectors()`).
+    std::size_t slot_count() const noexcept { return slots_.size(); }
+    /// Number of dead slots not yet compacted away.
+    std::size_t dead_count() const noexcept { return dead_; }
+    /// Whether `slot` holds a live chunk.
+    bool is_live(std::size_t slot) const noexcept { return slots_[slot].live; }
+    /// The id of the chunk in `slot`.
+    std::string const& chunk_id(std::size_t slot) const noexcept { return slots_[slot].chunk_id; }
+    /// Every slot's vector, row by row (`slot_count() * dimension()` floats).
+    std::span<float const> vectors() const noexcept { return vectors_; }
+    /// Bit `s % 8` of byte `s / 8` is set when slot `s` is live (FAISS's `IDSelectorBitmap` layout).
+    std::span<std::uint8_t const> live_bitmap() const noexcept { return live_bits_; }
 
 private:
     /// Lexical score per slot: each part scored on its own (normalised to [0, 1]), then
@@ -194,8 +272,20 @@ private:
         bool live = false;
     };
 
+    double recency(std::size_t s) const {
+        double const age_days = std::chrono::duration<double>(newest_ - slots_[s].time).count() / 86400.0;
+        return std::exp(-age_days / 30.0);
+    }
+
+    void set_live_bit(std::size_t slot, bool live) {
+        auto const bit = static_cast<std::uint8_t>(1u << (slot % 8));
+        if (live) live_bits_[slot / 8] |= bit;
+        else live_bits_[slot / 8] &= static_cast<std::uint8_t>(~bit);
+    }
+
     void kill(std::uint32_t slot) {
         slots_[slot].live = false;
+        set_live_bit(slot, false);
         lexical_.remove(slot);
         by_chunk_.erase(slots_[slot].chunk_id);
         ++dead_;
@@ -204,6 +294,7 @@ private:
     std::size_t dimension_ = 0;
     std::vector<slot_info> slots_;
     std::vector<float> vectors_;
+    std::vector<std::uint8_t> live_bits_;
     text::bm25_index lexical_;
     std::unordered_map<std::string, std::uint32_t> by_chunk_;
     std::unordered_map<std::string, std::vector<std::uint32_t>> by_item_;

@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <utility>
+#include <vector>
 
 namespace persona::detail {
 
@@ -62,6 +64,16 @@ public:
             std::shared_lock lock(s.mutex);
             for (auto const& [ref, entry] : s.entries) f(ref, *entry);
         }
+    }
+
+    /// Return every (user, entry) pair; the entries stay valid after the shard locks are released.
+    std::vector<std::pair<user_ref, std::shared_ptr<T>>> snapshot() const {
+        std::vector<std::pair<user_ref, std::shared_ptr<T>>> out;
+        for (auto const& s : *shards_) {
+            std::shared_lock lock(s.mutex);
+            for (auto const& [ref, entry] : s.entries) out.emplace_back(ref, entry);
+        }
+        return out;
     }
 
 private:
