@@ -1,0 +1,510 @@
+#ifndef PERSONA_FAISS_FAISS_RETRIEVER_HPP
+#define PERSONA_FAISS_FAISS_RETRIEVER_HPP
+
+/// @file
+/// `faiss_retriever`: per-user FAISS indexes fused with BM25, saved and reloaded.
+
+#include <persona/concepts.hpp>
+#include <persona/detail/hybrid_ranking.hpp>
+#include <persona/detail/user_map.hpp>
+#include <persona/faiss/detail/index_file.hpp>
+#include <persona/text/analyzer.hpp>
+#include <persona/text/bm25.hpp>
+#include <persona/text/hash.hpp>
+
+#include <faiss/IVFlib.h>
+#include <faiss/Index.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace persona {
+
+/** Hybrid search whose vector side is a FAISS index per user. Models `retriever`.
+
+    Each user gets their own FAISS index, built by `faiss::index_factory` from
+    `options::spec` with the inner-product metric (embedders produce unit vectors, so
+    inner product is cosine). A search asks FAISS for a shortlist of the user's
+    nearest chunks, then ranks the shortlist together with every chunk that matches
+    the query's words exactly as `flat_retriever` does: BM25 and cosine fused into
+    [0, 1], recency when the query prefers it, ties by chunk id. The cosines are
+    recomputed by persona from the vectors it keeps, and a chunk outside the
+    shortlist is scored as well whenever the shortlist's last cosine says it could
+    still make the top `k`; so with a flat spec the results equal `flat_retriever`'s,
+    and with an approximate spec (HNSW, IVF) they differ only where FAISS misses a
+    neighbour.
+
+    @par Isolation
+    One index per user: a search only ever touches that user's index, so another
+    user's chunk cannot be returned whatever FAISS does. (A shared index filtered by
+    id was measured and rejected; see `docs/performance.md`.)
+
+    @par Removal
+    Removed and replaced chunks become tombstones: FAISS keeps their vectors but a
+    bitmap selector hides them from every search. When at least half of a user's
+    slots (and at least 64) are dead, the user's index is rebuilt from the live
+    vectors. This works for every index type, including HNSW, which cannot remove.
+
+    @par Training
+    An index that needs training (IVF) is built once the user has `min_train`
+    vectors; until then that user's searches are exact scans, which are fast at
+    that size.
+
+    @par Persistence
+    `save` writes every user's index, with a fingerprint of its chunks, to one file
+    (written aside and renamed, with a checksum). `load` reads such a file; then,
+    when `engine::rebuild_index` re-adds a user's chunks from the store, the saved
+    index is adopted if the fingerprint matches those chunks exactly (same ids, same
+    vectors) and rebuilt otherwise. A missing, corrupt or foreign file is an error
+    from `load`, after which everything is simply rebuilt.
+
+    @par Errors
+    FAISS exceptions never escape: they become `errc::internal_error` (or
+    `std::invalid_argument` from the constructor for a spec FAISS rejects). If a
+    user's index fails to update, it is dropped and that user is served by exact
+    scans until the next rebuild succeeds: results stay correct.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: safe; searches run in parallel (FAISS
+    searches are const), a mutation locks only the user it touches. `save` and
+    `load` may run concurrently with searches.
+
+    @par Threads
+    FAISS parallelises with OpenMP. A search runs with `options::search_threads`
+    OpenMP threads (default 1: requests already run in parallel, and at batch size 1
+    FAISS gains nothing from more), builds and rebuilds with `build_threads` (0: the
+    OpenMP default, which `OMP_NUM_THREADS` sets). The setting is per calling thread.
+    Set `OMP_WAIT_POLICY=PASSIVE` in servers so idle OpenMP threads do not spin.
+*/
+class faiss_retriever {
+public:
+    /// Tuning of the index and the fusion.
+    struct options {
+        /// `faiss::index_factory` description, such as "IDMap,Flat", "HNSW32" or "IVF64,Flat".
+        std::string spec = "IDMap,Flat";
+        double lexical_weight = 0.5;  ///< weight of BM25 against the vector side
+        double recency_weight = 0.15; ///< share of the score given to recency when a query prefers it
+        text::bm25_index::parameters bm25{};
+        std::size_t shortlist = 64;   ///< nearest chunks FAISS returns per search (at least `k` are asked)
+        int ef_search = 64;           ///< HNSW search breadth (raised to the shortlist size when smaller)
+        int nprobe = 8;               ///< IVF lists visited per search
+        std::size_t min_train = 0;    ///< vectors needed to train an index; 0: 39 per IVF list, else 1
+        int search_threads = 1;       ///< OpenMP threads per search; 0 leaves the OpenMP default
+        int build_threads = 0;        ///< OpenMP threads to build an index; 0 leaves the OpenMP default
+    };
+
+    /// What `load` and the adoptions after it did.
+    struct persistence_statistics {
+        std::size_t users_loaded = 0;  ///< user indexes read by the last successful `load`
+        std::size_t users_adopted = 0; ///< of those, adopted because they matched the store's chunks
+        std::size_t users_rebuilt = 0; ///< of those, rebuilt because they did not (stale)
+    };
+
+    /// Construct with the default options (an exact, ID-mapped flat inner-product index).
+    faiss_retriever() : faiss_retriever(options{}) {}
+
+    /** Construct with `o`.
+
+        @throws std::invalid_argument when FAISS rejects `o.spec`.
+    */
+    explicit faiss_retriever(options o) : options_(std::move(o)) {
+        try {
+            std::unique_ptr<::faiss::Index> probe(::faiss::index_factory(probe_dimension, options_.spec.c_str(),
+                                                                         ::faiss::METRIC_INNER_PRODUCT));
+        } catch (std::exception const& e) {
+            throw std::invalid_argument("faiss_retriever: FAISS rejects the index spec '" + options_.spec +
+                                        "': " + e.what());
+        }
+    }
+
+    /** Index `chunks` for user `u`, replacing chunks with the same id.
+
+        All chunks of one user must have embeddings of one dimension (or none).
+        @returns `errc::invalid_request` on a dimension mismatch and
+        `errc::internal_error` when FAISS fails; then nothing changes.
+    */
+    [[nodiscard]] result<void> add(user_ref const& u, std::span<chunk const> chunks) {
+        if (chunks.empty()) return {};
+        std::vector<std::vector<std::string>> terms(chunks.size());
+        for (std::size_t i = 0; i < chunks.size(); ++i) analyzer_.terms(chunks[i].text, terms[i]);
+        auto const entry = users_.find_or_create(u);
+        std::unique_lock lock(entry->mutex);
+        auto& ranking = entry->ranking;
+        std::size_t dim = ranking.dimension();
+        if (ranking.size() == 0) dim = chunks.front().embedding.size();
+        for (auto const& c : chunks)
+            if (c.embedding.size() != dim)
+                return make_error(errc::invalid_request,
+                                  "chunk '" + c.chunk_id + "' has an embedding of dimension " +
+                                      std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
+        if (ranking.slot_count() == 0) {
+            if (try_adopt(u, *entry, chunks, terms)) return {};
+        }
+        if (ranking.size() == 0) {
+            ranking.reset(dim, options_.bm25);
+            entry->index.reset();
+        }
+        // FAISS first: if it fails, the ranking is untouched.
+        if (dim != 0) {
+            std::vector<float> rows;
+            rows.reserve(chunks.size() * dim);
+            for (auto const& c : chunks) rows.insert(rows.end(), c.embedding.begin(), c.embedding.end());
+            if (auto r = extend_index(*entry, rows); !r) return r;
+        }
+        for (std::size_t i = 0; i < chunks.size(); ++i) ranking.add(chunks[i], terms[i]);
+        return {};
+    }
+
+    /// Drop every chunk of the items `item_ids` of user `u` (tombstones; see Removal).
+    [[nodiscard]] result<void> remove_items(user_ref const& u, std::span<std::string const> item_ids) {
+        auto const entry = users_.find(u);
+        if (!entry) return {};
+        std::unique_lock lock(entry->mutex);
+        for (auto const& id : item_ids) entry->ranking.remove_item(id);
+        if (entry->ranking.maybe_compact()) rebuild_or_drop(*entry);
+        return {};
+    }
+
+    /// Drop user `u`'s index.
+    [[nodiscard]] result<void> remove_user(user_ref const& u) {
+        if (auto const entry = users_.find(u)) users_.erase(u, entry);
+        return {};
+    }
+
+    /** Return the best `q.k` chunks of user `u` for `q`, best first, ties by chunk id.
+
+        @returns `errc::internal_error` when FAISS fails.
+    */
+    [[nodiscard]] result<std::vector<scored_chunk>> search(user_ref const& u, search_query const& q) const {
+        auto const entry = users_.find(u);
+        if (!entry) return std::vector<scored_chunk>{};
+        auto const query_terms = detail::analyze_query(analyzer_, q.parts);
+        std::shared_lock lock(entry->mutex);
+        auto const& ranking = entry->ranking;
+        auto const& index = entry->index;
+        bool const vector_side = index && q.k > 0 && ranking.dimension() != 0 && q.vector.size() == ranking.dimension();
+        if (!vector_side)
+            return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
+
+        auto const live = ranking.size();
+        auto const asked = static_cast<::faiss::Index::idx_t>(
+            std::min<std::size_t>(std::max(options_.shortlist, q.k), static_cast<std::size_t>(index->ntotal)));
+        std::vector<float> distances(static_cast<std::size_t>(asked));
+        std::vector<::faiss::Index::idx_t> labels(static_cast<std::size_t>(asked));
+        try {
+            omp_threads_scope threads(options_.search_threads);
+            auto const bitmap = ranking.live_bitmap();
+            ::faiss::IDSelectorBitmap selector(bitmap.size(), bitmap.data());
+            auto params = search_parameters(*inner(*index), static_cast<int>(asked));
+            if (ranking.dead_count() > 0) params->sel = &selector;
+            inner(*index)->search(1, q.vector.data(), asked, distances.data(), labels.data(), params.get());
+        } catch (std::exception const& e) {
+            return make_error(errc::internal_error, std::string("FAISS search failed: ") + e.what());
+        }
+        std::vector<std::uint32_t> slots;
+        slots.reserve(labels.size());
+        auto const* id_map = dynamic_cast<::faiss::IndexIDMap const*>(index.get());
+        for (auto const label : labels) {
+            if (label < 0) break;
+            auto const id = id_map ? id_map->id_map[static_cast<std::size_t>(label)] : label;
+            slots.push_back(static_cast<std::uint32_t>(id));
+        }
+        // A full shortlist of fewer than all live chunks bounds the rest by its last cosine.
+        double const bound = slots.size() == static_cast<std::size_t>(asked) && slots.size() < live
+                                 ? static_cast<double>(distances.back())
+                                 : -1.0;
+        detail::vector_shortlist const shortlist{slots, bound};
+        return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight, &shortlist);
+    }
+
+    /// Return the number of chunks indexed for user `u`.
+    std::size_t size(user_ref const& u) const {
+        auto const entry = users_.find(u);
+        if (!entry) return 0;
+        std::shared_lock lock(entry->mutex);
+        return entry->ranking.size();
+    }
+
+    /** Write every user's index to `file`, replacing it atomically.
+
+        Users with tombstones are compacted and their index rebuilt first (a saved
+        index holds live chunks only). Users without a FAISS index (no vectors, or
+        too few to train) are not written; they are cheap to rebuild.
+        @returns `errc::internal_error` when FAISS or the file system fails; the
+        previous file, if any, is then left as it was.
+    */
+    [[nodiscard]] result<void> save(std::filesystem::path const& file) {
+        detail::index_file_writer out(options_.spec);
+        for (auto const& [ref, entry] : users_.snapshot()) {
+            std::unique_lock lock(entry->mutex);
+            auto& ranking = entry->ranking;
+            if (ranking.dead_count() > 0) {
+                ranking.compact();
+                rebuild_or_drop(*entry);
+            }
+            if (!entry->index || ranking.size() == 0) continue;
+            detail::saved_user saved;
+            saved.dimension = ranking.dimension();
+            for (std::size_t s = 0; s < ranking.slot_count(); ++s) {
+                saved.chunk_ids.push_back(ranking.chunk_id(s));
+                saved.vector_hashes.push_back(vector_hash(ranking.vectors().subspan(s * saved.dimension, saved.dimension)));
+            }
+            try {
+                ::faiss::VectorIOWriter writer;
+                ::faiss::write_index(entry->index.get(), &writer);
+                out.add(ref, saved, writer.data);
+            } catch (std::exception const& e) {
+                return make_error(errc::internal_error, std::string("FAISS could not serialise an index: ") + e.what());
+            }
+        }
+        return out.commit(file);
+    }
+
+    /** Read indexes saved by `save`; each is adopted when its user's chunks are next added.
+
+        Meant for start-up, before `engine::rebuild_index`: a saved index whose user's
+        chunks (ids and vectors) match exactly is adopted instead of rebuilt; any
+        other user is rebuilt as usual. Replaces what an earlier `load` read.
+        @returns `errc::not_found` when `file` does not exist, `errc::internal_error`
+        when it is corrupt or truncated, `errc::invalid_request` when it was written
+        for another index spec. Nothing is loaded then.
+    */
+    [[nodiscard]] result<std::size_t> load(std::filesystem::path const& file) {
+        auto users = detail::read_index_file(file, options_.spec);
+        if (!users) return users.error();
+        std::map<user_ref, pending_index> pending;
+        for (auto& u : *users) {
+            pending_index p;
+            p.saved = std::move(u.saved);
+            try {
+                ::faiss::VectorIOReader reader;
+                reader.data = std::move(u.blob);
+                p.index.reset(::faiss::read_index(&reader));
+            } catch (std::exception const& e) {
+                return make_error(errc::internal_error, "index file '" + file.string() +
+                                                            "' holds an index FAISS cannot read: " + e.what());
+            }
+            if (static_cast<std::size_t>(p.index->ntotal) != p.saved.chunk_ids.size() ||
+                static_cast<std::size_t>(p.index->d) != p.saved.dimension)
+                return make_error(errc::internal_error,
+                                  "index file '" + file.string() + "' is inconsistent: an index does not match its chunk list");
+            pending.emplace(u.user, std::move(p));
+        }
+        std::lock_guard guard(shared_->mutex);
+        shared_->pending = std::move(pending);
+        shared_->stats = {};
+        shared_->stats.users_loaded = shared_->pending.size();
+        return shared_->stats.users_loaded;
+    }
+
+    /// Return what the last `load` read and how many of its indexes were adopted or rebuilt.
+    persistence_statistics get_persistence_statistics() const {
+        std::lock_guard guard(shared_->mutex);
+        return shared_->stats;
+    }
+
+    /// Return the options in use.
+    options const& get_options() const noexcept { return options_; }
+
+private:
+    static constexpr int probe_dimension = 64;
+
+    struct user_index {
+        mutable std::shared_mutex mutex;
+        detail::hybrid_ranking ranking;
+        // Null: no FAISS index yet (too few vectors to train) or dropped after a
+        // failure; searches are then exact scans. Otherwise position p of the index
+        // holds slot p of `ranking`, for every slot.
+        std::unique_ptr<::faiss::Index> index;
+    };
+
+    struct pending_index {
+        detail::saved_user saved;
+        std::unique_ptr<::faiss::Index> index;
+    };
+
+    // Movable state behind a pointer (the engine moves its retriever in).
+    struct shared_state {
+        mutable std::mutex mutex;
+        std::map<user_ref, pending_index> pending;
+        persistence_statistics stats;
+    };
+
+    /// Sets the calling thread's OpenMP team size for a scope (0: unchanged).
+    class omp_threads_scope {
+    public:
+        explicit omp_threads_scope(int n) : previous_(omp_get_max_threads()), active_(n > 0) {
+            if (active_) omp_set_num_threads(n);
+        }
+        ~omp_threads_scope() {
+            if (active_) omp_set_num_threads(previous_);
+        }
+        omp_threads_scope(omp_threads_scope const&) = delete;
+        omp_threads_scope& operator=(omp_threads_scope const&) = delete;
+
+    private:
+        int previous_;
+        bool active_;
+    };
+
+    static std::uint64_t vector_hash(std::span<float const> v) {
+        return text::fnv1a_64(std::string_view(reinterpret_cast<char const*>(v.data()), v.size_bytes()));
+    }
+
+    /// The index that takes search parameters: an ID map's inner index, else the index.
+    static ::faiss::Index* inner(::faiss::Index& index) {
+        if (auto* m = dynamic_cast<::faiss::IndexIDMap*>(&index)) return m->index;
+        return &index;
+    }
+    static ::faiss::Index const* inner(::faiss::Index const& index) {
+        if (auto const* m = dynamic_cast<::faiss::IndexIDMap const*>(&index)) return m->index;
+        return &index;
+    }
+
+    std::unique_ptr<::faiss::SearchParameters> search_parameters(::faiss::Index const& index, int shortlist) const {
+        if (dynamic_cast<::faiss::IndexHNSW const*>(&index)) {
+            auto p = std::make_unique<::faiss::SearchParametersHNSW>();
+            p->efSearch = std::max(options_.ef_search, shortlist);
+            return p;
+        }
+        if (::faiss::ivflib::try_extract_index_ivf(&index)) {
+            auto p = std::make_unique<::faiss::SearchParametersIVF>();
+            p->nprobe = static_cast<std::size_t>(std::max(options_.nprobe, 1));
+            return p;
+        }
+        return std::make_unique<::faiss::SearchParameters>();
+    }
+
+    std::size_t train_threshold(::faiss::Index const& index) const {
+        if (options_.min_train > 0) return options_.min_train;
+        if (auto const* ivf = ::faiss::ivflib::try_extract_index_ivf(&index)) return 39 * ivf->nlist;
+        return 1;
+    }
+
+    /// Append `n` rows at positions [first, first + n) of `index`.
+    static void append(::faiss::Index& index, std::size_t first, std::span<float const> rows, std::size_t dim) {
+        auto const n = static_cast<::faiss::Index::idx_t>(rows.size() / dim);
+        if (auto* m = dynamic_cast<::faiss::IndexIDMap*>(&index)) {
+            std::vector<::faiss::Index::idx_t> ids(static_cast<std::size_t>(n));
+            for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<::faiss::Index::idx_t>(first + i);
+            m->add_with_ids(n, rows.data(), ids.data());
+        } else {
+            index.add(n, rows.data());
+        }
+    }
+
+    /// Build a fresh index holding `rows` (every slot, in order), or null when too few to train.
+    std::unique_ptr<::faiss::Index> build(std::span<float const> rows, std::size_t dim) const {
+        omp_threads_scope threads(options_.build_threads);
+        std::unique_ptr<::faiss::Index> index(
+            ::faiss::index_factory(static_cast<int>(dim), options_.spec.c_str(), ::faiss::METRIC_INNER_PRODUCT));
+        auto const n = rows.size() / dim;
+        if (!index->is_trained) {
+            if (n < train_threshold(*index)) return nullptr;
+            index->train(static_cast<::faiss::Index::idx_t>(n), rows.data());
+        }
+        append(*index, 0, rows, dim);
+        return index;
+    }
+
+    /// Add `rows` (the next slots) to the user's index, building it when it can be built.
+    result<void> extend_index(user_index& e, std::span<float const> rows) const {
+        auto const dim = e.ranking.dimension();
+        try {
+            if (e.index) {
+                omp_threads_scope threads(options_.build_threads);
+                append(*e.index, e.ranking.slot_count(), rows, dim);
+                return {};
+            }
+            std::vector<float> all(e.ranking.vectors().begin(), e.ranking.vectors().end());
+            all.insert(all.end(), rows.begin(), rows.end());
+            e.index = build(all, dim);
+            return {};
+        } catch (std::exception const& ex) {
+            e.index.reset(); // possibly half-updated: serve exact scans until a rebuild
+            return make_error(errc::internal_error, std::string("FAISS could not add to an index: ") + ex.what());
+        }
+    }
+
+    /// After slots were renumbered: rebuild the index from the ranking's vectors. A
+    /// failure leaves the user on exact scans; removal itself never fails.
+    void rebuild_or_drop(user_index& e) const {
+        e.index.reset();
+        if (e.ranking.dimension() == 0 || e.ranking.slot_count() == 0) return;
+        try {
+            e.index = build(e.ranking.vectors(), e.ranking.dimension());
+        } catch (std::exception const&) {
+            e.index.reset();
+        }
+    }
+
+    /// If `load` read an index for `u` that matches `chunks` exactly, index the chunks
+    /// in the saved order and adopt it. Called on an empty user under its lock.
+    bool try_adopt(user_ref const& u, user_index& e, std::span<chunk const> chunks,
+                   std::span<std::vector<std::string> const> terms) {
+        pending_index p;
+        {
+            std::lock_guard guard(shared_->mutex);
+            auto const it = shared_->pending.find(u);
+            if (it == shared_->pending.end()) return false;
+            p = std::move(it->second);
+            shared_->pending.erase(it);
+        }
+        auto const stale = [&] {
+            std::lock_guard guard(shared_->mutex);
+            ++shared_->stats.users_rebuilt;
+            return false;
+        };
+        auto const dim = chunks.front().embedding.size();
+        if (dim != p.saved.dimension || chunks.size() != p.saved.chunk_ids.size()) return stale();
+        std::unordered_map<std::string_view, std::size_t> position;
+        for (std::size_t i = 0; i < chunks.size(); ++i) position.emplace(chunks[i].chunk_id, i);
+        std::vector<std::size_t> order;
+        order.reserve(chunks.size());
+        for (std::size_t s = 0; s < p.saved.chunk_ids.size(); ++s) {
+            auto const it = position.find(p.saved.chunk_ids[s]);
+            if (it == position.end() || vector_hash(chunks[it->second].embedding) != p.saved.vector_hashes[s])
+                return stale();
+            order.push_back(it->second);
+        }
+        e.ranking.reset(dim, options_.bm25);
+        for (auto const i : order) e.ranking.add(chunks[i], terms[i]);
+        e.index = std::move(p.index);
+        std::lock_guard guard(shared_->mutex);
+        ++shared_->stats.users_adopted;
+        return true;
+    }
+
+    options options_;
+    text::analyzer analyzer_{};
+    detail::user_map<user_index> users_;
+    std::unique_ptr<shared_state> shared_ = std::make_unique<shared_state>();
+};
+
+static_assert(retriever<faiss_retriever>);
+
+} // namespace persona
+
+#endif
