@@ -7,6 +7,9 @@
 #include <persona/presets.hpp>
 #include <persona/remote_api.hpp>
 #include <persona/testing/api_kit.hpp>
+#if PERSONA_TEST_WITH_FAISS
+#include <persona/faiss/faiss_engine.hpp>
+#endif
 
 #include "../support/workload.hpp"
 
@@ -64,6 +67,24 @@ TEST_CASE("the same workload through an engine and through a real server gives i
     auto const b = test_support::run_workload(api);
     test_support::check_same_transcripts(a, b);
 }
+
+#if PERSONA_TEST_WITH_FAISS
+TEST_CASE("the FAISS preset behind a real server gives the basic engine's results, byte for byte") {
+    engine_options o;
+    o.clock = &test_support::fixed_clock;
+    for (std::string spec : {"IDMap,Flat", "HNSW32"}) {
+        INFO("spec " << spec);
+        // The workload's users are small, so even HNSW answers exactly here.
+        faiss_engine served(memory_store{}, hashing_embedder{}, faiss_retriever({.spec = spec}), extractive_answerer{}, o);
+        auto srv = serve(served);
+        auto api = srv.connect();
+        auto reference = test_support::fixed_engine();
+        auto const a = test_support::run_workload(reference);
+        auto const b = test_support::run_workload(api);
+        test_support::check_same_transcripts(a, b);
+    }
+}
+#endif
 
 TEST_CASE("a server can proxy another: http::server<remote_api<beast_transport>>") {
     basic_engine engine;

@@ -1,7 +1,8 @@
 // persona-server: the Personalization API over HTTP, from an engine preset.
 //
 //   persona-server [--address 127.0.0.1] [--port 8080] [--threads N] [--keys persona-keys.txt]
-//                  [--preset basic] [--rate-limit N] [--body-limit BYTES] [--reject-pii] [--quiet]
+//                  [--preset basic|faiss] [--faiss-spec SPEC] [--rate-limit N] [--body-limit BYTES]
+//                  [--reject-pii] [--quiet]
 //   persona-server keys add --workspace W --scope read|write|admin [--name N] [--keys FILE]
 //   persona-server keys list [--keys FILE]
 //
@@ -9,6 +10,9 @@
 // "default" and prints that key once, with a curl line to try it.
 #include <persona/http/server.hpp>
 #include <persona/presets.hpp>
+#if PERSONA_SERVER_WITH_FAISS
+#include <persona/faiss/faiss_engine.hpp>
+#endif
 
 #include <csignal>
 #include <cstdlib>
@@ -27,6 +31,7 @@ struct flags {
     std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
     std::string keys = "persona-keys.txt";
     std::string preset = "basic";
+    std::string faiss_spec = "IDMap,Flat";
     std::optional<std::uint64_t> rate_limit;
     std::size_t body_limit = 8 << 20;
     bool reject_pii = false;
@@ -35,7 +40,8 @@ struct flags {
 
 [[noreturn]] void usage(std::string const& why) {
     if (!why.empty()) std::cerr << "persona-server: " << why << "\n\n";
-    std::cerr << "usage: persona-server [--address A] [--port P] [--threads N] [--keys FILE] [--preset basic]\n"
+    std::cerr << "usage: persona-server [--address A] [--port P] [--threads N] [--keys FILE]\n"
+                 "                      [--preset basic|faiss] [--faiss-spec SPEC (default IDMap,Flat)]\n"
                  "                      [--rate-limit N] [--body-limit BYTES] [--reject-pii] [--quiet]\n"
                  "       persona-server keys add --workspace W --scope read|write|admin [--name N] [--keys FILE]\n"
                  "       persona-server keys list [--keys FILE]\n";
@@ -116,7 +122,8 @@ int serve(Engine& engine, flags const& f, persona::protocol::key_store keys) {
         std::cerr << "persona-server: " << started.error().message << "\n";
         return 1;
     }
-    std::cerr << "persona-server: serving the " << f.preset << " preset on http://" << f.address << ":" << server.port()
+    std::cerr << "persona-server: serving the " << f.preset
+              << (f.preset == "faiss" ? " (" + f.faiss_spec + ")" : std::string()) << " preset on http://" << f.address << ":" << server.port()
               << " with " << f.threads << " threads (Ctrl-C stops)\n";
     int sig = 0;
     sigwait(&signals, &sig);
@@ -143,6 +150,7 @@ int main(int argc, char** argv) {
         else if (a == "--threads") f.threads = std::max<std::size_t>(1, number(a, value()));
         else if (a == "--keys") f.keys = value();
         else if (a == "--preset") f.preset = value();
+        else if (a == "--faiss-spec") f.faiss_spec = value();
         else if (a == "--rate-limit") f.rate_limit = number(a, value());
         else if (a == "--body-limit") f.body_limit = number(a, value());
         else if (a == "--reject-pii") f.reject_pii = true;
@@ -174,5 +182,19 @@ int main(int argc, char** argv) {
         persona::basic_engine engine;
         return serve(engine, f, std::move(*keys));
     }
-    usage("unknown preset '" + f.preset + "' (available: basic)");
+#if PERSONA_SERVER_WITH_FAISS
+    if (f.preset == "faiss") {
+        std::optional<persona::faiss_retriever> retriever;
+        try {
+            retriever.emplace(persona::faiss_retriever::options{.spec = f.faiss_spec});
+        } catch (std::invalid_argument const& e) {
+            usage(e.what());
+        }
+        persona::faiss_engine engine(persona::memory_store{}, persona::hashing_embedder{}, std::move(*retriever));
+        return serve(engine, f, std::move(*keys));
+    }
+    usage("unknown preset '" + f.preset + "' (available: basic, faiss)");
+#else
+    usage("unknown preset '" + f.preset + "' (available: basic; faiss needs a build with PERSONA_WITH_FAISS=ON)");
+#endif
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The docs' own requests, verbatim, with real curl against a real persona-server:
 # register, ingest, query, summary, chunks, delete, then the error rows of API.md.
-# Usage: curl_session.sh SERVER_BIN WORK_DIR
+# Usage: curl_session.sh SERVER_BIN WORK_DIR [server flags, e.g. --preset faiss]
 set -euo pipefail
-source "$(dirname "$0")/start_server.sh" "$1" "$2" --rate-limit 1000 --body-limit 65536
+preset_flags=("${@:3}")
+source "$(dirname "$0")/start_server.sh" "$1" "$2" --rate-limit 1000 --body-limit 65536 "${preset_flags[@]}"
 failures=0
 # expect STATUS JSON-CHECK  (reads the response of the last `call` from $work/body, $work/status)
 call() { curl -s -o "$work/body" -w '%{http_code}' "$@" > "$work/status"; }
@@ -60,13 +61,13 @@ OTHER_KEY=$("$1" keys add --keys "$work/keys.txt" --workspace other --scope admi
 restart() { # restart [flags...]: same keys file, a fresh ephemeral port (never a reused one)
   kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true
   : > "$work/stderr2.txt"
-  "$server_bin" --port 0 --threads 2 --keys "$work/keys.txt" --body-limit 65536 "$@" >>"$work/stdout.txt" 2>"$work/stderr2.txt" &
+  "$server_bin" --port 0 --threads 2 --keys "$work/keys.txt" --body-limit 65536 "${preset_flags[@]}" "$@" >>"$work/stdout.txt" 2>"$work/stderr2.txt" &
   SERVER_PID=$!
   for _ in $(seq 100); do grep -q serving "$work/stderr2.txt" 2>/dev/null && break; sleep 0.05; done
   BASE="http://127.0.0.1:$(grep -o 'http://127.0.0.1:[0-9]*' "$work/stderr2.txt" | head -1 | sed 's/.*://')"
 }
 restart --rate-limit 1000
-# The basic preset keeps memory only: register Ash again in the restarted server.
+# The in-memory presets keep nothing: register Ash again in the restarted server.
 call -X PUT "$BASE/register" -H "Authorization: x-api-key: $KEY" -d '{"user_id": "usr_42af7c", "traits": {"name": "Ash Lewis"}}'
 expect 200 "b['user_id'] == 'usr_42af7c'"
 call -X POST "$BASE/ingest" -H "Authorization: x-api-key: $READ_KEY" -d '{"user_id": "usr_42af7c", "events": []}'
