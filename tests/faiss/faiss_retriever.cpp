@@ -68,6 +68,64 @@ TEST_CASE("faiss_retriever passes the retriever conformance kit for each index t
     }
 }
 
+TEST_CASE("faiss_retriever: specs FAISS cannot train yet, filter or parameterise fall back to exact scans") {
+    // PQ needs 256+ training vectors, Refine takes no search parameters, a PCA in front
+    // of HNSW needs its parameters passed through: none of it may lose or hide a chunk.
+    for (std::string spec : {"PQ8", "IVF4,PQ8", "Flat,RFlat", "PCA16,HNSW16", "PCA64,Flat"}) {
+        INFO("spec " << spec);
+        random_corpus corpus(32, 21);
+        faiss_retriever f({.spec = spec});
+        flat_retriever ref;
+        user_ref const u{"w", "u"};
+        auto const chunks = corpus.chunks("c", 200);
+        REQUIRE(f.add(u, chunks));
+        REQUIRE(ref.add(u, chunks));
+        CHECK(f.size(u) == 200);
+        auto const queries = corpus.queries(20);
+        check_same_results(f, ref, u, queries); // trained or not, exact below FAISS's reach
+        REQUIRE(f.remove_items(u, std::vector<std::string>{"c1", "c2"}));
+        REQUIRE(ref.remove_items(u, std::vector<std::string>{"c1", "c2"}));
+        check_same_results(f, ref, u, queries);
+        auto const rep = testing::check_retriever(*std::make_unique<faiss_retriever>(faiss_retriever::options{.spec = spec}), 32);
+        INFO(rep.to_string());
+        CHECK(rep.ok());
+    }
+    SECTION("PCA64 cannot reduce 32 dimensions: the failure is counted, the chunks are served") {
+        faiss_retriever f({.spec = "PCA64,Flat", .min_train = 1});
+        random_corpus corpus(32, 3);
+        user_ref const u{"w", "u"};
+        REQUIRE(f.add(u, corpus.chunks("c", 50)));
+        CHECK(f.size(u) == 50);
+        auto const failures = f.get_failure_statistics();
+        CHECK(failures.index_failures >= 1);
+        CHECK_FALSE(failures.last_message.empty());
+    }
+}
+
+TEST_CASE("faiss_retriever: concurrent saves to one file leave a valid file; removed users are not saved") {
+    auto const dir = temp_dir("concurrent-save");
+    auto const file = dir / "index.faiss";
+    random_corpus corpus(16, 8);
+    faiss_retriever r({.spec = "HNSW16"});
+    user_ref const keep{"w", "keep"}, gone{"w", "gone"};
+    REQUIRE(r.add(keep, corpus.chunks("k", 200)));
+    REQUIRE(r.add(gone, corpus.chunks("g", 200)));
+    REQUIRE(r.remove_user(gone));
+    std::vector<std::thread> savers;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 3; ++t)
+        savers.emplace_back([&] {
+            for (int i = 0; i < 5; ++i)
+                if (!r.save(file)) ++failures;
+        });
+    for (auto& t : savers) t.join();
+    CHECK(failures == 0);
+    faiss_retriever back({.spec = "HNSW16"});
+    auto const loaded = back.load(file);
+    REQUIRE(loaded);
+    CHECK(*loaded == 1);
+}
+
 TEST_CASE("faiss_retriever rejects an index spec FAISS does not know") {
     CHECK_THROWS_AS(faiss_retriever({.spec = "NoSuchIndex42"}), std::invalid_argument);
     try {
@@ -80,10 +138,12 @@ TEST_CASE("faiss_retriever rejects an index spec FAISS does not know") {
 TEST_CASE("faiss_retriever with a flat spec returns exactly flat_retriever's results") {
     // Random vectors and texts; mutations (replacements, removals, enough to compact)
     // applied to both; queries mixing text and vector, recency, k and min_score.
-    for (std::string spec : {"IDMap,Flat", "Flat"}) {
-        INFO("spec " << spec);
+    // shortlist 4 puts k (up to 50) above the shortlist: the bound then prunes less.
+    for (auto const& [spec, shortlist] : {std::pair<std::string, std::size_t>{"IDMap,Flat", 64}, {"Flat", 64},
+                                          {"Flat", 4}}) {
+        INFO("spec " << spec << " shortlist " << shortlist);
         random_corpus corpus(32, 7);
-        faiss_retriever f({.spec = spec});
+        faiss_retriever f({.spec = spec, .shortlist = shortlist});
         flat_retriever ref;
         user_ref const u{"w", "oracle"};
         user_ref const other{"w", "other"};
@@ -223,9 +283,9 @@ TEST_CASE("faiss_retriever saves and loads: adopted when the store's chunks matc
         user_ref const a{"w", "a"}, b{"w", "b"}, c{"w2", "a"};
         auto const ca = corpus.chunks("a", 600);
         auto const cb = corpus.chunks("b", 400);
-        auto const cc = corpus.chunks("c", 400); // IVF8 trains from 39 x 8 = 312 vectors
+        auto const cc = corpus.chunks("c", 400); // IVF8 trains from 312 vectors (min_train)
         // One build thread: an HNSW graph rebuilt from the same vectors is then the same graph.
-        faiss_retriever::options const o{.spec = spec, .build_threads = 1};
+        faiss_retriever::options const o{.spec = spec, .min_train = 312, .build_threads = 1};
         faiss_retriever before(o);
         REQUIRE(before.add(a, ca));
         REQUIRE(before.add(b, cb));

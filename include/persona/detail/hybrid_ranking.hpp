@@ -212,10 +212,11 @@ public:
         select_top_k(hits, q.k);
         // An unseen slot has no lexical score and a cosine of at most `bound`, so its
         // score is at most `base` (before recency). Score it only if that could still
-        // reach the k-th hit; the margin absorbs the index's own rounding.
+        // reach the k-th hit; the margin absorbs the index's own float rounding, which
+        // grows with the dimension (about d * 2^-24 at worst for unit vectors).
         double const floor = hits.size() >= q.k ? hits.back().score : std::max(q.min_score, 1e-9);
         double const base = vw * std::clamp(shortlist->bound, 0.0, 1.0);
-        constexpr double margin = 1e-5;
+        double const margin = 1e-5 + static_cast<double>(dimension_) * 1.2e-7;
         if (base <= 0) return hits;
         if (!q.prefer_recent && base + margin < floor) return hits;
         bool added = false;

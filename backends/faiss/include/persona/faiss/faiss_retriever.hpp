@@ -17,6 +17,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexPreTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
@@ -68,9 +69,10 @@ namespace persona {
     vectors. This works for every index type, including HNSW, which cannot remove.
 
     @par Training
-    An index that needs training (IVF) is built once the user has `min_train`
-    vectors; until then that user's searches are exact scans, which are fast at
-    that size.
+    An index that needs training (IVF, PQ, SQ) is built once the user has
+    `min_train` vectors, and retrained when the user has four times the vectors it
+    was trained on; until then that user's searches are exact scans, which are fast
+    at that size.
 
     @par Persistence
     `save` writes every user's index, with a fingerprint of its chunks, to one file
@@ -81,10 +83,11 @@ namespace persona {
     from `load`, after which everything is simply rebuilt.
 
     @par Errors
-    FAISS exceptions never escape: they become `errc::internal_error` (or
-    `std::invalid_argument` from the constructor for a spec FAISS rejects). If a
-    user's index fails to update, it is dropped and that user is served by exact
-    scans until the next rebuild succeeds: results stay correct.
+    FAISS exceptions never escape (the constructor turns an unparsable spec into
+    `std::invalid_argument`). When FAISS refuses to build, train, extend or search a
+    user's index, that user is served by exact scans, which are correct, and the
+    failure is counted in `get_failure_statistics`; a build is retried once the user
+    has twice the data. Persistence errors are persona errors.
 
     @par Thread safety
     Distinct objects: safe. Shared objects: safe; searches run in parallel (FAISS
@@ -107,12 +110,19 @@ public:
         double lexical_weight = 0.5;  ///< weight of BM25 against the vector side
         double recency_weight = 0.15; ///< share of the score given to recency when a query prefers it
         text::bm25_index::parameters bm25{};
-        std::size_t shortlist = 64;   ///< nearest chunks FAISS returns per search (at least `k` are asked)
+        std::size_t shortlist = 64;   ///< nearest chunks FAISS returns per search (at least `2k` are asked)
         int ef_search = 64;           ///< HNSW search breadth (raised to the shortlist size when smaller)
         int nprobe = 8;               ///< IVF lists visited per search
-        std::size_t min_train = 0;    ///< vectors needed to train an index; 0: 39 per IVF list, else 1
+        std::size_t min_train = 0;    ///< vectors needed to train an index; 0: 39 per IVF list, at least 1000
         int search_threads = 1;       ///< OpenMP threads per search; 0 leaves the OpenMP default
         int build_threads = 0;        ///< OpenMP threads to build an index; 0 leaves the OpenMP default
+    };
+
+    /// How often FAISS failed; each failure left the user on exact scans (correct, slower).
+    struct failure_statistics {
+        std::size_t index_failures = 0;  ///< builds, trainings or additions FAISS refused
+        std::size_t search_failures = 0; ///< searches FAISS refused (answered by an exact scan)
+        std::string last_message;        ///< FAISS's message for the latest failure
     };
 
     /// What `load` and the adoptions after it did.
@@ -130,20 +140,30 @@ public:
         @throws std::invalid_argument when FAISS rejects `o.spec`.
     */
     explicit faiss_retriever(options o) : options_(std::move(o)) {
-        try {
-            std::unique_ptr<::faiss::Index> probe(::faiss::index_factory(probe_dimension, options_.spec.c_str(),
-                                                                         ::faiss::METRIC_INNER_PRODUCT));
-        } catch (std::exception const& e) {
-            throw std::invalid_argument("faiss_retriever: FAISS rejects the index spec '" + options_.spec +
-                                        "': " + e.what());
+        if (!(options_.lexical_weight >= 0 && options_.lexical_weight <= 1) ||
+            !(options_.recency_weight >= 0 && options_.recency_weight <= 1))
+            throw std::invalid_argument("faiss_retriever: lexical_weight and recency_weight must be in [0, 1]");
+        // The spec is checked for syntax at a few common dimensions; whether it suits a
+        // user's dimension (PQ48 needs d % 48 == 0) is found out per user, at build time.
+        std::string why;
+        for (int const d : {64, 384, 768, 1536}) {
+            try {
+                std::unique_ptr<::faiss::Index> probe(
+                    ::faiss::index_factory(d, options_.spec.c_str(), ::faiss::METRIC_INNER_PRODUCT));
+                return;
+            } catch (std::exception const& e) {
+                if (why.empty()) why = e.what();
+            }
         }
+        throw std::invalid_argument("faiss_retriever: FAISS rejects the index spec '" + options_.spec + "': " + why);
     }
 
     /** Index `chunks` for user `u`, replacing chunks with the same id.
 
         All chunks of one user must have embeddings of one dimension (or none).
-        @returns `errc::invalid_request` on a dimension mismatch and
-        `errc::internal_error` when FAISS fails; then nothing changes.
+        @returns `errc::invalid_request` on a dimension mismatch; then nothing changes.
+        A FAISS failure is not an error here: the chunks are indexed and the user is
+        searched exactly until FAISS accepts a rebuild (see `get_failure_statistics`).
     */
     [[nodiscard]] result<void> add(user_ref const& u, std::span<chunk const> chunks) {
         if (chunks.empty()) return {};
@@ -165,15 +185,23 @@ public:
         if (ranking.size() == 0) {
             ranking.reset(dim, options_.bm25);
             entry->index.reset();
+            entry->trained_on = entry->retry_after = 0;
         }
-        // FAISS first: if it fails, the ranking is untouched.
+        // FAISS first, then the ranking. FAISS failing (a spec that does not suit this
+        // dimension, training that needs more data) never loses chunks: the user's index
+        // is dropped and the user is served by exact scans until a later build succeeds.
         if (dim != 0) {
             std::vector<float> rows;
             rows.reserve(chunks.size() * dim);
             for (auto const& c : chunks) rows.insert(rows.end(), c.embedding.begin(), c.embedding.end());
-            if (auto r = extend_index(*entry, rows); !r) return r;
+            extend_index(*entry, rows);
         }
-        for (std::size_t i = 0; i < chunks.size(); ++i) ranking.add(chunks[i], terms[i]);
+        try {
+            for (std::size_t i = 0; i < chunks.size(); ++i) ranking.add(chunks[i], terms[i]);
+        } catch (...) {
+            entry->index.reset(); // positions would no longer match slots
+            throw;
+        }
         return {};
     }
 
@@ -195,7 +223,9 @@ public:
 
     /** Return the best `q.k` chunks of user `u` for `q`, best first, ties by chunk id.
 
-        @returns `errc::internal_error` when FAISS fails.
+        If FAISS refuses the search (an index type that takes no selector or search
+        parameters), the user's chunks are scanned exactly instead and the failure is
+        counted in `get_failure_statistics`.
     */
     [[nodiscard]] result<std::vector<scored_chunk>> search(user_ref const& u, search_query const& q) const {
         auto const entry = users_.find(u);
@@ -209,19 +239,24 @@ public:
             return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
 
         auto const live = ranking.size();
+        // Twice k at least: a shortlist of exactly k would bound the rest by the k-th
+        // hit's own cosine, and every chunk outside it would have to be scored.
         auto const asked = static_cast<::faiss::Index::idx_t>(
-            std::min<std::size_t>(std::max(options_.shortlist, q.k), static_cast<std::size_t>(index->ntotal)));
+            std::min<std::size_t>(std::max(options_.shortlist, 2 * q.k), static_cast<std::size_t>(index->ntotal)));
         std::vector<float> distances(static_cast<std::size_t>(asked));
         std::vector<::faiss::Index::idx_t> labels(static_cast<std::size_t>(asked));
         try {
             omp_threads_scope threads(options_.search_threads);
             auto const bitmap = ranking.live_bitmap();
             ::faiss::IDSelectorBitmap selector(bitmap.size(), bitmap.data());
-            auto params = search_parameters(*inner(*index), static_cast<int>(asked));
-            if (ranking.dead_count() > 0) params->sel = &selector;
+            auto params = search_parameters(*inner(*index), static_cast<int>(asked),
+                                            ranking.dead_count() > 0 ? &selector : nullptr);
             inner(*index)->search(1, q.vector.data(), asked, distances.data(), labels.data(), params.get());
         } catch (std::exception const& e) {
-            return make_error(errc::internal_error, std::string("FAISS search failed: ") + e.what());
+            // Some index types take no search parameters (IndexRefine) or no selector:
+            // answer exactly instead, and count it.
+            record_failure(shared_->search_failures, e.what());
+            return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
         }
         std::vector<std::uint32_t> slots;
         slots.reserve(labels.size());
@@ -256,9 +291,11 @@ public:
         previous file, if any, is then left as it was.
     */
     [[nodiscard]] result<void> save(std::filesystem::path const& file) {
+        std::lock_guard one_save(shared_->save_mutex);
         detail::index_file_writer out(options_.spec);
         for (auto const& [ref, entry] : users_.snapshot()) {
             std::unique_lock lock(entry->mutex);
+            if (users_.find(ref) != entry) continue; // removed since the snapshot
             auto& ranking = entry->ranking;
             if (ranking.dead_count() > 0) {
                 ranking.compact();
@@ -325,12 +362,22 @@ public:
         return shared_->stats;
     }
 
+    /// Forget the indexes `load` staged that no `add` claimed (users no longer in the store).
+    void drop_unclaimed() {
+        std::lock_guard guard(shared_->mutex);
+        shared_->pending.clear();
+    }
+
+    /// Return how often FAISS failed (each time, the user concerned was searched exactly).
+    failure_statistics get_failure_statistics() const {
+        std::lock_guard guard(shared_->mutex);
+        return {shared_->index_failures, shared_->search_failures, shared_->last_failure};
+    }
+
     /// Return the options in use.
     options const& get_options() const noexcept { return options_; }
 
 private:
-    static constexpr int probe_dimension = 64;
-
     struct user_index {
         mutable std::shared_mutex mutex;
         detail::hybrid_ranking ranking;
@@ -338,6 +385,8 @@ private:
         // failure; searches are then exact scans. Otherwise position p of the index
         // holds slot p of `ranking`, for every slot.
         std::unique_ptr<::faiss::Index> index;
+        std::size_t trained_on = 0;   // vectors the index was trained on (0: no training needed)
+        std::size_t retry_after = 0;  // after a failure: slots needed before building again
     };
 
     struct pending_index {
@@ -350,7 +399,17 @@ private:
         mutable std::mutex mutex;
         std::map<user_ref, pending_index> pending;
         persistence_statistics stats;
+        std::size_t index_failures = 0;
+        std::size_t search_failures = 0;
+        std::string last_failure;
+        std::mutex save_mutex; // one save at a time: they share the temporary file
     };
+
+    void record_failure(std::size_t& counter, char const* what) const {
+        std::lock_guard guard(shared_->mutex);
+        ++counter;
+        shared_->last_failure = what;
+    }
 
     /// Sets the calling thread's OpenMP team size for a scope (0: unchanged).
     class omp_threads_scope {
@@ -383,24 +442,34 @@ private:
         return &index;
     }
 
-    std::unique_ptr<::faiss::SearchParameters> search_parameters(::faiss::Index const& index, int shortlist) const {
-        if (dynamic_cast<::faiss::IndexHNSW const*>(&index)) {
-            auto p = std::make_unique<::faiss::SearchParametersHNSW>();
-            p->efSearch = std::max(options_.ef_search, shortlist);
-            return p;
+    /// Parameters for `index` (an ID map's inner index): the selector, and the breadth
+    /// of HNSW and IVF searches; null when there is nothing to pass (some index types,
+    /// such as IndexRefine, accept no parameters at all).
+    std::unique_ptr<::faiss::SearchParameters> search_parameters(::faiss::Index const& index, int shortlist,
+                                                                 ::faiss::IDSelector* selector) const {
+        ::faiss::Index const* core = &index;
+        while (auto const* pre = dynamic_cast<::faiss::IndexPreTransform const*>(core)) core = pre->index;
+        std::unique_ptr<::faiss::SearchParameters> p;
+        if (dynamic_cast<::faiss::IndexHNSW const*>(core)) {
+            auto h = std::make_unique<::faiss::SearchParametersHNSW>();
+            h->efSearch = std::max(options_.ef_search, shortlist);
+            p = std::move(h);
+        } else if (::faiss::ivflib::try_extract_index_ivf(core)) {
+            auto v = std::make_unique<::faiss::SearchParametersIVF>();
+            v->nprobe = static_cast<std::size_t>(std::max(options_.nprobe, 1));
+            p = std::move(v);
+        } else if (selector) {
+            p = std::make_unique<::faiss::SearchParameters>();
         }
-        if (::faiss::ivflib::try_extract_index_ivf(&index)) {
-            auto p = std::make_unique<::faiss::SearchParametersIVF>();
-            p->nprobe = static_cast<std::size_t>(std::max(options_.nprobe, 1));
-            return p;
-        }
-        return std::make_unique<::faiss::SearchParameters>();
+        if (p) p->sel = selector;
+        return p;
     }
 
     std::size_t train_threshold(::faiss::Index const& index) const {
         if (options_.min_train > 0) return options_.min_train;
-        if (auto const* ivf = ::faiss::ivflib::try_extract_index_ivf(&index)) return 39 * ivf->nlist;
-        return 1;
+        std::size_t n = 1000; // enough for scalar quantisers and PQ with 8-bit codes to train
+        if (auto const* ivf = ::faiss::ivflib::try_extract_index_ivf(&index)) n = std::max(n, 39 * ivf->nlist);
+        return n;
     }
 
     /// Append `n` rows at positions [first, first + n) of `index`.
@@ -415,36 +484,49 @@ private:
         }
     }
 
-    /// Build a fresh index holding `rows` (every slot, in order), or null when too few to train.
-    std::unique_ptr<::faiss::Index> build(std::span<float const> rows, std::size_t dim) const {
+    /// Build the user's index from `rows` (every slot, in order); none while too few to train.
+    void build(user_index& e, std::span<float const> rows, std::size_t dim) const {
+        e.index.reset();
+        e.trained_on = 0;
         omp_threads_scope threads(options_.build_threads);
         std::unique_ptr<::faiss::Index> index(
             ::faiss::index_factory(static_cast<int>(dim), options_.spec.c_str(), ::faiss::METRIC_INNER_PRODUCT));
         auto const n = rows.size() / dim;
+        std::size_t trained_on = 0;
         if (!index->is_trained) {
-            if (n < train_threshold(*index)) return nullptr;
+            if (n < train_threshold(*index)) return;
             index->train(static_cast<::faiss::Index::idx_t>(n), rows.data());
+            trained_on = n;
         }
         append(*index, 0, rows, dim);
-        return index;
+        e.index = std::move(index);
+        e.trained_on = trained_on;
     }
 
-    /// Add `rows` (the next slots) to the user's index, building it when it can be built.
-    result<void> extend_index(user_index& e, std::span<float const> rows) const {
+    /// Add `rows` (the next slots) to the user's index, building it when it can be built
+    /// and retraining it once the user has four times the vectors it was trained on.
+    /// A FAISS failure drops the index (exact scans) and waits for twice the data.
+    void extend_index(user_index& e, std::span<float const> rows) const {
         auto const dim = e.ranking.dimension();
+        auto const slots = e.ranking.slot_count() + rows.size() / dim;
         try {
-            if (e.index) {
+            if (e.index && !(e.trained_on > 0 && slots >= 4 * e.trained_on)) {
                 omp_threads_scope threads(options_.build_threads);
                 append(*e.index, e.ranking.slot_count(), rows, dim);
-                return {};
+                return;
+            }
+            if (slots < e.retry_after) {
+                e.index.reset();
+                return;
             }
             std::vector<float> all(e.ranking.vectors().begin(), e.ranking.vectors().end());
             all.insert(all.end(), rows.begin(), rows.end());
-            e.index = build(all, dim);
-            return {};
+            build(e, all, dim);
         } catch (std::exception const& ex) {
-            e.index.reset(); // possibly half-updated: serve exact scans until a rebuild
-            return make_error(errc::internal_error, std::string("FAISS could not add to an index: ") + ex.what());
+            e.index.reset();
+            e.trained_on = 0;
+            e.retry_after = 2 * slots;
+            record_failure(shared_->index_failures, ex.what());
         }
     }
 
@@ -454,9 +536,10 @@ private:
         e.index.reset();
         if (e.ranking.dimension() == 0 || e.ranking.slot_count() == 0) return;
         try {
-            e.index = build(e.ranking.vectors(), e.ranking.dimension());
-        } catch (std::exception const&) {
+            build(e, e.ranking.vectors(), e.ranking.dimension());
+        } catch (std::exception const& ex) {
             e.index.reset();
+            record_failure(shared_->index_failures, ex.what());
         }
     }
 
@@ -492,6 +575,7 @@ private:
         e.ranking.reset(dim, options_.bm25);
         for (auto const i : order) e.ranking.add(chunks[i], terms[i]);
         e.index = std::move(p.index);
+        e.trained_on = 0; // an adopted index is kept as trained; it is retrained at its next rebuild
         std::lock_guard guard(shared_->mutex);
         ++shared_->stats.users_adopted;
         return true;

@@ -28,6 +28,7 @@
 #include <system_error>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace persona::detail {
@@ -77,10 +78,12 @@ public:
     result<void> commit(std::filesystem::path const& file) {
         for (int i = 0; i < 8; ++i) bytes_[count_at_ + i] = static_cast<char>((users_ >> (8 * i)) & 0xff);
         put_u64(text::fnv1a_64(bytes_));
-        auto const tmp = std::filesystem::path(file.string() + ".tmp");
+        // Named per process: two processes saving to one path never share a temporary.
+        auto const tmp = std::filesystem::path(file.string() + ".tmp." + std::to_string(::getpid()));
         auto const fail = [&](std::string_view what) {
+            int const err = errno; // before anything below can change it
             std::string message = "cannot write index file '" + file.string() + "': " + std::string(what) + ": " +
-                                  std::strerror(errno);
+                                  std::strerror(err);
             std::error_code ignored;
             std::filesystem::remove(tmp, ignored);
             return make_error(errc::internal_error, std::move(message));
@@ -91,6 +94,12 @@ public:
                              std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
         if (std::fclose(f) != 0 || !written) return fail("write");
         if (std::rename(tmp.c_str(), file.c_str()) != 0) return fail("rename");
+        // Make the rename itself durable (best effort: the index is a cache).
+        auto const dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+        if (int const fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); fd >= 0) {
+            ::fsync(fd);
+            ::close(fd);
+        }
         return {};
     }
 
@@ -152,7 +161,9 @@ private:
 inline result<std::vector<read_user>> read_index_file(std::filesystem::path const& file, std::string_view spec) {
     std::string const name = "index file '" + file.string() + "'";
     std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) return make_error(errc::not_found, name + " does not exist");
+    bool const exists = std::filesystem::exists(file, ec);
+    if (ec) return make_error(errc::internal_error, name + " cannot be examined: " + ec.message());
+    if (!exists) return make_error(errc::not_found, name + " does not exist");
     std::ifstream in(file, std::ios::binary);
     std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (!in.good() && !in.eof()) return make_error(errc::internal_error, name + " cannot be read");
@@ -188,7 +199,7 @@ inline result<std::vector<read_user>> read_index_file(std::filesystem::path cons
         std::uint64_t dimension = 0, n = 0;
         if (!in_body.str(workspace) || !in_body.str(user_id) || !in_body.u64(dimension) || !in_body.u64(n))
             return corrupt();
-        if (n > body.size()) return corrupt(); // each entry takes more than a byte
+        if (n > body.size() / 16) return corrupt(); // each entry takes at least 16 bytes
         r.user = {std::string(workspace), std::string(user_id)};
         r.saved.dimension = dimension;
         r.saved.chunk_ids.reserve(n);
