@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev librange-v3-dev catch2
-  libssl-dev libfaiss-dev curl python3 python3-requests
+  libssl-dev libfaiss-dev libsqlite3-dev curl python3 python3-requests
 )
 
 missing=()
