@@ -1,8 +1,8 @@
 // persona-server: the Personalization API over HTTP, from an engine preset.
 //
 //   persona-server [--address 127.0.0.1] [--port 8080] [--threads N] [--keys persona-keys.txt]
-//                  [--preset basic|faiss] [--faiss-spec SPEC] [--rate-limit N] [--body-limit BYTES]
-//                  [--reject-pii] [--quiet]
+//                  [--db persona.db | --memory] [--preset basic|faiss] [--faiss-spec SPEC]
+//                  [--rate-limit N] [--body-limit BYTES] [--reject-pii] [--quiet]
 //   persona-server keys add --workspace W --scope read|write|admin [--name N] [--keys FILE]
 //   persona-server keys list [--keys FILE]
 //
@@ -10,9 +10,13 @@
 // "default" and prints that key once, with a curl line to try it.
 #include <persona/http/server.hpp>
 #include <persona/presets.hpp>
+#include <persona/sqlite/sqlite_engine.hpp>
 #if PERSONA_SERVER_WITH_FAISS
 #include <persona/faiss/faiss_engine.hpp>
 #endif
+
+#include <chrono>
+#include <functional>
 
 #include <csignal>
 #include <cstdlib>
@@ -32,6 +36,8 @@ struct flags {
     std::string keys = "persona-keys.txt";
     std::string preset = "basic";
     std::string faiss_spec = "IDMap,Flat";
+    std::string db = "persona.db";
+    bool memory = false;
     std::optional<std::uint64_t> rate_limit;
     std::size_t body_limit = 8 << 20;
     bool reject_pii = false;
@@ -41,6 +47,7 @@ struct flags {
 [[noreturn]] void usage(std::string const& why) {
     if (!why.empty()) std::cerr << "persona-server: " << why << "\n\n";
     std::cerr << "usage: persona-server [--address A] [--port P] [--threads N] [--keys FILE]\n"
+                 "                      [--db FILE (default persona.db) | --memory]\n"
                  "                      [--preset basic|faiss] [--faiss-spec SPEC (default IDMap,Flat)]\n"
                  "                      [--rate-limit N] [--body-limit BYTES] [--reject-pii] [--quiet]\n"
                  "       persona-server keys add --workspace W --scope read|write|admin [--name N] [--keys FILE]\n"
@@ -98,8 +105,12 @@ int keys_command(std::vector<std::string> const& args) {
     return 0;
 }
 
+/// Where the data lives, for the start-up line.
+std::string where(flags const& f) { return f.memory ? "memory (nothing is kept)" : f.db; }
+
 template <class Engine>
-int serve(Engine& engine, flags const& f, persona::protocol::key_store keys) {
+int serve(Engine& engine, flags const& f, persona::protocol::key_store keys,
+          std::function<void()> const& after_stop = {}) {
     // Signals are handled by sigwait below: block them before any thread starts.
     sigset_t signals;
     sigemptyset(&signals);
@@ -123,13 +134,39 @@ int serve(Engine& engine, flags const& f, persona::protocol::key_store keys) {
         return 1;
     }
     std::cerr << "persona-server: serving the " << f.preset
-              << (f.preset == "faiss" ? " (" + f.faiss_spec + ")" : std::string()) << " preset on http://" << f.address << ":" << server.port()
+              << (f.preset == "faiss" ? " (" + f.faiss_spec + ")" : std::string()) << " preset from " << where(f)
+              << " on http://" << f.address << ":" << server.port()
               << " with " << f.threads << " threads (Ctrl-C stops)\n";
     int sig = 0;
     sigwait(&signals, &sig);
     std::cerr << "persona-server: stopping (finishing requests in flight)\n";
     server.stop();
+    if (after_stop) after_stop();
     return 0;
+}
+
+/// Load every user's chunks from the store into the retriever, saying how long it took.
+template <class Engine>
+bool restore(Engine& engine, flags const& f) {
+    auto const start = std::chrono::steady_clock::now();
+    if (auto r = engine.rebuild_index(); !r) {
+        std::cerr << "persona-server: cannot load " << f.db << ": " << r.error().message << "\n";
+        return false;
+    }
+    auto const stats = engine.get_statistics();
+    auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    std::cerr << "persona-server: restored " << stats.users << " users and " << stats.chunks << " chunks from " << f.db
+              << " in " << ms.count() << " ms\n";
+    return true;
+}
+
+std::optional<persona::sqlite_store> open_store(flags const& f) {
+    auto store = persona::sqlite_store::open(f.db);
+    if (!store) {
+        std::cerr << "persona-server: " << store.error().message << "\n";
+        return std::nullopt;
+    }
+    return std::move(*store);
 }
 
 } // namespace
@@ -151,6 +188,8 @@ int main(int argc, char** argv) {
         else if (a == "--keys") f.keys = value();
         else if (a == "--preset") f.preset = value();
         else if (a == "--faiss-spec") f.faiss_spec = value();
+        else if (a == "--db") f.db = value();
+        else if (a == "--memory") f.memory = true;
         else if (a == "--rate-limit") f.rate_limit = number(a, value());
         else if (a == "--body-limit") f.body_limit = number(a, value());
         else if (a == "--reject-pii") f.reject_pii = true;
@@ -179,7 +218,14 @@ int main(int argc, char** argv) {
     }
 
     if (f.preset == "basic") {
-        persona::basic_engine engine;
+        if (f.memory) {
+            persona::basic_engine engine;
+            return serve(engine, f, std::move(*keys));
+        }
+        auto store = open_store(f);
+        if (!store) return 1;
+        persona::sqlite_engine engine(std::move(*store));
+        if (!restore(engine, f)) return 1;
         return serve(engine, f, std::move(*keys));
     }
 #if PERSONA_SERVER_WITH_FAISS
@@ -190,8 +236,32 @@ int main(int argc, char** argv) {
         } catch (std::invalid_argument const& e) {
             usage(e.what());
         }
-        persona::faiss_engine engine(persona::memory_store{}, persona::hashing_embedder{}, std::move(*retriever));
-        return serve(engine, f, std::move(*keys));
+        if (f.memory) {
+            persona::faiss_engine engine(persona::memory_store{}, persona::hashing_embedder{}, std::move(*retriever));
+            return serve(engine, f, std::move(*keys));
+        }
+        // The index is saved next to the database at a clean stop and adopted at the
+        // next start where it still matches the database; anything else is rebuilt.
+        auto store = open_store(f);
+        if (!store) return 1;
+        std::string const index_file = f.db + ".faiss";
+        if (auto loaded = retriever->load(index_file); !loaded)
+            std::cerr << "persona-server: not using a saved index: " << loaded.error().message
+                      << "; building it from the database\n";
+        persona::engine<persona::sqlite_store, persona::hashing_embedder, persona::faiss_retriever> engine(
+            std::move(*store), persona::hashing_embedder{}, std::move(*retriever));
+        if (!restore(engine, f)) return 1;
+        engine.get_retriever().drop_unclaimed();
+        auto const adopted = engine.get_retriever().get_persistence_statistics();
+        if (adopted.users_loaded > 0)
+            std::cerr << "persona-server: saved index: " << adopted.users_adopted << " users adopted, "
+                      << adopted.users_rebuilt << " rebuilt (stale)\n";
+        return serve(engine, f, std::move(*keys), [&] {
+            if (auto saved = engine.get_retriever().save(index_file); !saved)
+                std::cerr << "persona-server: could not save the index: " << saved.error().message << "\n";
+            else
+                std::cerr << "persona-server: saved the index to " << index_file << "\n";
+        });
     }
     usage("unknown preset '" + f.preset + "' (available: basic, faiss)");
 #else

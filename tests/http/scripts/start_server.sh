@@ -3,7 +3,7 @@
 # Usage: source start_server.sh SERVER_BIN WORK_DIR [extra server flags...]
 server_bin=$1; work=$2; shift 2
 rm -rf "$work" && mkdir -p "$work"
-"$server_bin" --port 0 --threads 2 --keys "$work/keys.txt" "$@" >"$work/stdout.txt" 2>"$work/stderr.txt" &
+"$server_bin" --port 0 --threads 2 --keys "$work/keys.txt" --db "$work/persona.db" "$@" >"$work/stdout.txt" 2>"$work/stderr.txt" &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null' EXIT
 for _ in $(seq 100); do
