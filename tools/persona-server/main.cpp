@@ -155,8 +155,9 @@ bool restore(Engine& engine, flags const& f) {
     }
     auto const stats = engine.get_statistics();
     auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-    std::cerr << "persona-server: restored " << stats.users << " users and " << stats.chunks << " chunks from " << f.db
-              << " in " << ms.count() << " ms\n";
+    std::cerr << "persona-server: restored " << stats.users << (stats.users == 1 ? " user" : " users") << " and "
+              << stats.chunks << (stats.chunks == 1 ? " chunk" : " chunks") << " from " << f.db << " in " << ms.count()
+              << " ms\n";
     return true;
 }
 
