@@ -203,6 +203,12 @@ TEST_CASE("faiss_retriever with HNSW reaches recall@10 of at least 0.95 against 
     WARN("recall@10 against exact: HNSW32 " << hnsw_recall << ", IVF64,Flat nprobe 8 " << ivf_recall);
     CHECK(hnsw_recall >= 0.95);
     CHECK(ivf_recall >= 0.80);
+
+    SECTION("below exact_below chunks a user is scanned exactly, whatever the spec") {
+        faiss_retriever small({.spec = "HNSW32", .exact_below = 10000});
+        REQUIRE(small.add(u, chunks));
+        for (auto const& q : queries) CHECK(small.search(u, q).value() == exact.search(u, q).value());
+    }
 }
 
 TEST_CASE("faiss_retriever: HNSW cannot remove, so removed chunks are hidden and later rebuilt away") {

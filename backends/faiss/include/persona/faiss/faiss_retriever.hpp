@@ -112,6 +112,7 @@ public:
         text::bm25_index::parameters bm25{};
         std::size_t shortlist = 64;   ///< nearest chunks FAISS returns per search (at least `2k` are asked)
         int ef_search = 64;           ///< HNSW search breadth (raised to the shortlist size when smaller)
+        std::size_t exact_below = 0;  ///< users with fewer chunks are scanned exactly, without FAISS
         int nprobe = 8;               ///< IVF lists visited per search
         std::size_t min_train = 0;    ///< vectors needed to train an index; 0: 39 per IVF list, at least 1000
         int search_threads = 1;       ///< OpenMP threads per search; 0 leaves the OpenMP default
@@ -234,7 +235,8 @@ public:
         std::shared_lock lock(entry->mutex);
         auto const& ranking = entry->ranking;
         auto const& index = entry->index;
-        bool const vector_side = index && q.k > 0 && ranking.dimension() != 0 && q.vector.size() == ranking.dimension();
+        bool const vector_side = index && q.k > 0 && ranking.dimension() != 0 &&
+                                 q.vector.size() == ranking.dimension() && ranking.size() >= options_.exact_below;
         if (!vector_side)
             return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
 
@@ -472,6 +474,18 @@ private:
         return n;
     }
 
+    /// Write the search breadth into the index itself. FAISS 1.7.3 ignores
+    /// `SearchParametersHNSW::efSearch` (it reads `hnsw.efSearch`; fixed upstream after
+    /// 1.7.3), so the member is what counts; it is set before the index is published.
+    void tune(::faiss::Index& index) const {
+        ::faiss::Index* core = inner(index);
+        while (auto* pre = dynamic_cast<::faiss::IndexPreTransform*>(core)) core = pre->index;
+        if (auto* h = dynamic_cast<::faiss::IndexHNSW*>(core))
+            h->hnsw.efSearch = std::max(options_.ef_search, static_cast<int>(options_.shortlist));
+        if (auto* ivf = ::faiss::ivflib::try_extract_index_ivf(core))
+            ivf->nprobe = static_cast<std::size_t>(std::max(options_.nprobe, 1));
+    }
+
     /// Append `n` rows at positions [first, first + n) of `index`.
     static void append(::faiss::Index& index, std::size_t first, std::span<float const> rows, std::size_t dim) {
         auto const n = static_cast<::faiss::Index::idx_t>(rows.size() / dim);
@@ -499,6 +513,7 @@ private:
             trained_on = n;
         }
         append(*index, 0, rows, dim);
+        tune(*index);
         e.index = std::move(index);
         e.trained_on = trained_on;
     }
@@ -575,6 +590,7 @@ private:
         e.ranking.reset(dim, options_.bm25);
         for (auto const i : order) e.ranking.add(chunks[i], terms[i]);
         e.index = std::move(p.index);
+        tune(*e.index);
         e.trained_on = 0; // an adopted index is kept as trained; it is retrained at its next rebuild
         std::lock_guard guard(shared_->mutex);
         ++shared_->stats.users_adopted;
