@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace persona {
@@ -199,6 +200,53 @@ struct deletion_status_request {
     std::string workspace{default_workspace};
     std::string ticket_id;
 };
+
+// Export and import (persona extension, admin scope): moving one user's memory between
+// deployments and backends. Not part of `personalization_api`; `engine` and `remote_api`
+// have them, and the server routes them for APIs that do.
+
+/** One user's memory as exported: the profile and every item, without chunks or
+    embeddings (the importing engine re-chunks and re-embeds with its own policies).
+
+    On the wire it is `application/x-ndjson` (`to_ndjson`, `user_export_from_ndjson`):
+    a `user` line, then one line per item.
+*/
+struct user_export {
+    std::string user_id;
+    std::optional<std::string> email;
+    boost::json::object traits;
+    std::string purpose;               ///< empty when none was given
+    timestamp created_at{};            ///< kept by an import that creates the user
+    timestamp updated_at{};            ///< informational; an import stamps its own time
+    std::vector<item> items;           ///< ordered by (time, id), as `store::get_items`
+
+    friend bool operator==(user_export const&, user_export const&) = default;
+};
+
+/** `GET /export?user_id=…` (persona extension): one user's profile and items. */
+struct export_request {
+    std::string workspace{default_workspace};
+    std::string user_id;
+};
+
+/** `POST /import[?user_id=…]` (persona extension): write an export into this deployment. */
+struct import_request {
+    std::string workspace{default_workspace};
+    std::string user_id;               ///< `?user_id=`: import under this id; empty: the export's own
+    user_export data;                  ///< the body
+};
+
+/** The response to `import_user`: the items the import holds, by kind. */
+struct import_response {
+    std::string user_id;
+    std::size_t events = 0;
+    std::size_t documents = 0;
+
+    friend bool operator==(import_response const&, import_response const&) = default;
+};
+
+/// The `format` member of an export's first line; an import accepts exactly this.
+inline constexpr std::string_view export_format = "persona-export/1";
 
 /// The `purpose` values `/summary` accepts.
 inline constexpr std::string_view summary_purposes[] = {

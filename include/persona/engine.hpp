@@ -21,8 +21,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -53,14 +55,16 @@ struct engine_statistics {
     Composes four policies, owned by value: a `store` (the source of truth), an
     `embedder`, a `retriever` (derived state: rebuilt from the store by
     `rebuild_index`) and an `answerer`. Every operation validates its request as
-    API.md says, then works under a lock of the one user it touches.
+    API.md says, then works under a lock of the one user it touches. Beyond
+    `personalization_api` it has persona's export and import of a user
+    (`export_user`, `import_user`).
 
     @par Thread safety
     Distinct objects: safe. Shared objects: safe. Reads (`query`, `summary`,
-    `chunks`) of any users run in parallel; a write (`register_user`, `ingest`,
-    `delete_user`) locks only its user's stripe (one of 256 reader-writer locks chosen by
-    a hash of workspace and user id), so writes of different users almost always
-    proceed in parallel too. What an acknowledged write stored is
+    `chunks`, `export_user`) of any users run in parallel; a write (`register_user`,
+    `ingest`, `import_user`, `delete_user`) locks only its user's stripe (one of 256
+    reader-writer locks chosen by a hash of workspace and user id), so writes of
+    different users almost always proceed in parallel too. What an acknowledged write stored is
     visible to every call that starts after it returns.
 
     @tparam Store a model of `store`
@@ -151,11 +155,8 @@ public:
             user_id = find_by_email(req.workspace, *req.email).value_or(user_id_for_email(*req.email));
         }
         if (user_id.empty()) return invalid_field("user_id", "user_id is required (or email)");
-        if (auto r = detail::check_user_id(user_id); !r) return r.error();
-        if (req.email && !req.user_id.empty())
-            if (auto r = check_email(*req.email); !r) return r.error();
-        if (req.purpose)
-            if (auto r = detail::check_text("purpose", *req.purpose); !r) return r.error();
+        if (auto r = check_profile(user_id, req.user_id.empty() ? std::nullopt : req.email, req.purpose); !r)
+            return r.error();
 
         user_ref const ref{req.workspace, user_id};
         auto lock = lock_user(ref, exclusive);
@@ -172,16 +173,8 @@ public:
         } else {
             return existing.error();
         }
-        changed |= merge_traits(rec.traits, req.traits);
-        if (req.purpose && rec.purpose != *req.purpose) {
-            rec.purpose = *req.purpose;
-            changed = true;
-        }
         std::optional<std::string> const old_email = rec.email;
-        if (req.email && rec.email != req.email) {
-            rec.email = req.email;
-            changed = true;
-        }
+        changed |= apply_profile(rec, req.traits, req.purpose, req.email);
         if (changed) {
             rec.updated_at = t;
             ++rec.revision;
@@ -246,16 +239,7 @@ public:
         user->updated_at = t;
         ++user->revision;
         if (auto r = store_.put_items(*user, to_write); !r) return r.error();
-        std::vector<std::string> ids;
-        std::vector<chunk> chunks;
-        for (auto const& w : to_write) {
-            ids.push_back(w.item.id);
-            chunks.insert(chunks.end(), w.chunks.begin(), w.chunks.end());
-        }
-        // The store has committed: from here a failure leaves the index stale, not the data
-        // lost, and rebuild_index() repairs it.
-        if (auto r = retriever_.remove_items(ref, ids); !r) return internal("re-indexing failed", r.error());
-        if (auto r = retriever_.add(ref, chunks); !r) return internal("indexing failed", r.error());
+        if (auto r = index_items(ref, to_write); !r) return r.error();
         resp.updated_at = t;
         return resp;
     }
@@ -453,6 +437,137 @@ public:
         return it->second;
     }
 
+    // ------------------------------------------------------------------ export / import
+
+    /** Return one user's profile and items (`GET /export`, a persona extension).
+
+        Items are ordered by (time, id), as the store lists them, and carry no chunks or
+        embeddings: an importing engine re-chunks and re-embeds with its own policies,
+        which is what lets a user move between backends and embedders. The profile and
+        the items are read under the user's lock, so an export never holds half of a
+        concurrent ingest.
+
+        @returns `errc::invalid_request` for a bad id, `errc::user_not_found`, or a store
+        error.
+
+        @par Complexity
+        Linear in the user's items, plus the store's listing.
+    */
+    [[nodiscard]] result<user_export> export_user(export_request const& req) const {
+        if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
+        user_ref const ref{req.workspace, req.user_id};
+        auto lock = lock_user(ref, shared);
+        auto user = store_.get_user(ref);
+        if (!user) return user.error();
+        auto items = store_.get_items(ref);
+        if (!items) return items.error();
+        return user_export{std::move(user->ref.user_id), std::move(user->email), std::move(user->traits),
+                           std::move(user->purpose), user->created_at, user->updated_at, std::move(*items)};
+    }
+
+    /** Write an export into this engine (`POST /import`, a persona extension), all or nothing.
+
+        The user is registered as `register_user` would (traits deep-merge into an existing
+        profile, purpose and email replace when given; a new user keeps the export's
+        `created_at`), then every item is written as ingest writes it — replacing an item
+        with the same id, re-chunked and re-embedded with this engine's policies — keeping
+        its `time` and `ingested_at` (which `/summary`'s `freshness_days` reads). Items the
+        user has and the export does not name are kept; an item twice in the export is
+        stored once, the later one. Items equal to the stored ones are not rewritten, so
+        importing the same export again changes nothing, not even the user's revision.
+        With `req.user_id` set, the export is imported under that id instead of its own.
+
+        Everything is validated before anything is written, with register's and ingest's
+        rules and limits. An error names the export's line in `details.line` (1 for the
+        profile, i + 2 for `data.items[i]`) and the member in `details.field`, as
+        `"line 3: content must not be empty"`.
+
+        @returns `errc::invalid_request`, an embedder or store error (then nothing was
+        stored: a user the import created is erased again), or `errc::internal_error`
+        when indexing failed after the store committed (`rebuild_index` repairs it).
+
+        @par Thread safety
+        Locks only the imported user, like `ingest`. An existing user's profile and items
+        are written in one `put_items`; a new user is created first (`put_user`).
+    */
+    [[nodiscard]] result<import_response> import_user(import_request const& req) {
+        user_export const& x = req.data;
+        std::string const& user_id = req.user_id.empty() ? x.user_id : req.user_id;
+        std::optional<std::string> const purpose =
+            x.purpose.empty() ? std::nullopt : std::optional<std::string>(x.purpose);
+        if (!req.user_id.empty()) // from the query string, not a line of the export
+            if (auto r = detail::check_user_id(req.user_id); !r) return r.error();
+        if (auto r = check_profile(user_id, x.email, purpose); !r) return detail::at_line(r.error(), 1);
+        std::vector<stored_item> items;
+        items.reserve(x.items.size());
+        for (std::size_t i = 0; i < x.items.size(); ++i) {
+            auto it = import_item(x.items[i], i);
+            if (!it) return it.error();
+            items.push_back(make_stored(std::move(*it)));
+        }
+        // The same id twice: the later line wins, as within one ingest request.
+        std::unordered_map<std::string, std::size_t> last;
+        for (std::size_t i = 0; i < items.size(); ++i) last[items[i].item.id] = i;
+        if (last.size() != items.size()) {
+            std::vector<stored_item> unique;
+            unique.reserve(last.size());
+            for (std::size_t i = 0; i < items.size(); ++i)
+                if (last[items[i].item.id] == i) unique.push_back(std::move(items[i]));
+            items = std::move(unique);
+        }
+        import_response resp{user_id, 0, 0};
+        for (auto const& si : items) ++(si.item.kind == item_kind::event ? resp.events : resp.documents);
+        // Embedding is the costly part: done before the lock, as ingest does.
+        if (auto r = embed_chunks(items); !r) return r.error();
+
+        timestamp const t = options_.clock();
+        user_ref const ref{req.workspace, user_id};
+        auto lock = lock_user(ref, exclusive);
+        auto existing = store_.get_user(ref);
+        bool const is_new = !existing;
+        user_record rec;
+        if (existing) {
+            rec = std::move(*existing);
+        } else if (existing.error().code == errc::user_not_found) {
+            rec.ref = ref;
+            rec.created_at = x.created_at;
+        } else {
+            return existing.error();
+        }
+        std::optional<std::string> const old_email = rec.email;
+        bool const profile_changed = apply_profile(rec, x.traits, purpose, x.email) || is_new;
+
+        std::vector<stored_item> to_write;
+        if (is_new) {
+            to_write = std::move(items);
+        } else {
+            auto stored = store_.get_items(ref);
+            if (!stored) return stored.error();
+            std::unordered_map<std::string_view, item const*> by_id;
+            for (auto const& s : *stored) by_id.emplace(s.id, &s);
+            for (auto& si : items) {
+                auto const it = by_id.find(si.item.id);
+                if (it == by_id.end() || *it->second != si.item) to_write.push_back(std::move(si));
+            }
+        }
+        if (!profile_changed && to_write.empty()) return resp;
+
+        rec.updated_at = t;
+        ++rec.revision;
+        if (is_new || to_write.empty())
+            if (auto r = store_.put_user(rec); !r) return r.error();
+        if (!to_write.empty()) {
+            if (auto r = store_.put_items(rec, to_write); !r) {
+                // All or nothing: a user this import created goes again.
+                if (is_new) (void)store_.erase_user(ref);
+                return r.error();
+            }
+        }
+        if (rec.email != old_email) index_email(ref, old_email, rec.email);
+        if (auto r = index_items(ref, to_write); !r) return r.error();
+        return resp;
+    }
+
 private:
     static constexpr bool exclusive = true;
     static constexpr bool shared = false;
@@ -537,27 +652,14 @@ private:
         std::vector<stored_item> out;
         out.reserve(req.events.size() + req.documents.size() + req.message_history.size());
         for (std::size_t i = 0; i < req.events.size(); ++i) {
-            auto const& e = req.events[i];
-            if (auto r = detail::check_item_id("events", i, "event_id", e.event_id); !r) return r.error();
-            if (e.type.empty()) return detail::item_error("events", i, "type", "is required");
-            if (!text::is_valid_utf8(e.type)) return detail::item_error("events", i, "type", "is not valid UTF-8");
-            if (!e.time) return detail::item_error("events", i, "timestamp", "is required");
-            if (auto r = detail::check_content("events", i, e.content); !r) return r.error();
-            item it{e.event_id, item_kind::event, e.type, req.source, {}, e.content, *e.time, t, e.metadata};
-            if (auto const* subject = e.metadata.if_contains("subject"); subject && subject->is_string())
-                it.title = std::string(subject->get_string());
-            out.push_back(make_stored(std::move(it)));
+            auto it = event_item(req.events[i], req.source, i, t);
+            if (!it) return it.error();
+            out.push_back(make_stored(std::move(*it)));
         }
         for (std::size_t i = 0; i < req.documents.size(); ++i) {
-            auto const& d = req.documents[i];
-            if (auto r = detail::check_content("documents", i, d.content); !r) return r.error();
-            std::string id = d.doc_id.empty() ? "doc_" + text::hex64(text::fnv1a_64(d.content)) : d.doc_id;
-            if (auto r = detail::check_item_id("documents", i, "doc_id", id); !r) return r.error();
-            if (!text::is_valid_utf8(d.title)) return detail::item_error("documents", i, "title", "is not valid UTF-8");
-            if (!text::is_valid_utf8(d.kind)) return detail::item_error("documents", i, "kind", "is not valid UTF-8");
-            item it{std::move(id), item_kind::document, d.kind.empty() ? "document" : d.kind, req.source, d.title,
-                    d.content, d.created_at.value_or(t), t, d.metadata};
-            out.push_back(make_stored(std::move(it)));
+            auto it = document_item(req.documents[i], req.source, i, t);
+            if (!it) return it.error();
+            out.push_back(make_stored(std::move(*it)));
         }
         for (std::size_t i = 0; i < req.message_history.size(); ++i) {
             auto const& m = req.message_history[i];
@@ -576,6 +678,100 @@ private:
             out.push_back(make_stored(std::move(it)));
         }
         return out;
+    }
+
+    /// Validate event `i` of a request and make its item, ingested at `t`.
+    static result<item> event_item(event_input const& e, std::string_view source, std::size_t i, timestamp t) {
+        if (auto r = detail::check_item_id("events", i, "event_id", e.event_id); !r) return r.error();
+        if (e.type.empty()) return detail::item_error("events", i, "type", "is required");
+        if (!text::is_valid_utf8(e.type)) return detail::item_error("events", i, "type", "is not valid UTF-8");
+        if (!e.time) return detail::item_error("events", i, "timestamp", "is required");
+        if (auto r = detail::check_content("events", i, e.content); !r) return r.error();
+        return item{e.event_id, item_kind::event, e.type, std::string(source), detail::event_title(e.metadata),
+                    e.content, *e.time, t, e.metadata};
+    }
+
+    /// Validate document `i` of a request and make its item, ingested at `t`.
+    static result<item> document_item(document_input const& d, std::string_view source, std::size_t i, timestamp t) {
+        if (auto r = detail::check_content("documents", i, d.content); !r) return r.error();
+        std::string id = d.doc_id.empty() ? "doc_" + text::hex64(text::fnv1a_64(d.content)) : d.doc_id;
+        if (auto r = detail::check_item_id("documents", i, "doc_id", id); !r) return r.error();
+        if (!text::is_valid_utf8(d.title)) return detail::item_error("documents", i, "title", "is not valid UTF-8");
+        if (!text::is_valid_utf8(d.kind)) return detail::item_error("documents", i, "kind", "is not valid UTF-8");
+        std::string type = d.kind.empty() ? "document" : d.kind;
+        return item{std::move(id), item_kind::document, std::move(type), std::string(source), d.title, d.content,
+                    d.created_at.value_or(t), t, d.metadata};
+    }
+
+    /// Validate item `i` of an import as ingest validates an event or a document (it goes
+    /// through the same builder) and make the item to store, keeping its ingest time.
+    /// Errors name line i + 2 of the export and the member as an export line spells it.
+    static result<item> import_item(item const& x, std::size_t i) {
+        std::size_t const line = i + 2;
+        if (auto r = detail::check_text("source", x.source); !r) return detail::at_line(r.error(), line);
+        auto made = x.kind == item_kind::event
+                        ? event_item(event_input{x.id, x.type, x.time, x.content, x.metadata}, x.source, i, x.ingested_at)
+                        : document_item(document_input{x.id, x.content, x.title, x.type, x.time, x.metadata}, x.source,
+                                        i, x.ingested_at);
+        if (!made) return detail::at_line(as_export_member(made.error(), x.kind, i), line);
+        return made;
+    }
+
+    // The builders name a member as ingest does, "events[2].type"; an export line is one
+    // object, and calls the event's type "event_type" because "type" names the line's kind.
+    static error as_export_member(error e, item_kind kind, std::size_t i) {
+        auto const* field = e.details.if_contains("field");
+        if (field == nullptr || !field->is_string()) return e;
+        std::string const old(field->get_string());
+        std::string const prefix = detail::indexed_field(kind == item_kind::event ? "events" : "documents", i, "") + ".";
+        if (!old.starts_with(prefix)) return e;
+        std::string member = old.substr(prefix.size());
+        if (kind == item_kind::event && member == "type") member = "event_type";
+        if (e.message.starts_with(old)) e.message = member + e.message.substr(old.size());
+        e.details["field"] = member;
+        return e;
+    }
+
+    /// The checks `register` makes of a profile; `import` makes the same of an export's first line.
+    static result<void> check_profile(std::string_view user_id, std::optional<std::string> const& email,
+                                      std::optional<std::string> const& purpose) {
+        if (auto r = detail::check_user_id(user_id); !r) return r.error();
+        if (email)
+            if (auto r = check_email(*email); !r) return r;
+        if (purpose)
+            if (auto r = detail::check_text("purpose", *purpose); !r) return r;
+        return {};
+    }
+
+    /// Register's update of a profile, shared with import: traits deep-merge; purpose and
+    /// email replace when given. Returns whether `rec` changed.
+    static bool apply_profile(user_record& rec, boost::json::object const& traits,
+                              std::optional<std::string> const& purpose, std::optional<std::string> const& email) {
+        bool changed = merge_traits(rec.traits, traits);
+        if (purpose && rec.purpose != *purpose) {
+            rec.purpose = *purpose;
+            changed = true;
+        }
+        if (email && rec.email != email) {
+            rec.email = email;
+            changed = true;
+        }
+        return changed;
+    }
+
+    /// Replace the written items' chunks in the index. Called after the store committed:
+    /// a failure leaves the index stale, not the data lost, and rebuild_index() repairs it.
+    result<void> index_items(user_ref const& ref, std::span<stored_item const> written) {
+        if (written.empty()) return {};
+        std::vector<std::string> ids;
+        std::vector<chunk> chunks;
+        for (auto const& w : written) {
+            ids.push_back(w.item.id);
+            chunks.insert(chunks.end(), w.chunks.begin(), w.chunks.end());
+        }
+        if (auto r = retriever_.remove_items(ref, ids); !r) return internal("re-indexing failed", r.error());
+        if (auto r = retriever_.add(ref, chunks); !r) return internal("indexing failed", r.error());
+        return {};
     }
 
     stored_item make_stored(item it) const {

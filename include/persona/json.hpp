@@ -135,8 +135,29 @@ private:
     std::string key_;                                   // the key being assembled from parts
 };
 
-inline error invalid_body(std::string why) {
-    return invalid_field("body", "request body is not valid JSON: " + why);
+// `parse_json` with the start of its syntax error messages given, so that a request body
+// ("request body is not valid JSON: ...") and a line of an import ("not valid JSON: ...",
+// then prefixed with the line) each name what was wrong.
+inline result<boost::json::value> parse_json_strict(std::string_view input, std::size_t max_depth,
+                                                    std::string_view not_json) {
+    auto const invalid = [&](std::string const& why) { return invalid_field("body", std::string(not_json) + why); };
+    if (input.find_first_not_of(" \t\r\n") == std::string_view::npos) return invalid("the body is empty");
+    // Boost.JSON checks UTF-8 only inside strings and then reports a bare "syntax error".
+    if (!text::is_valid_utf8(input)) return invalid("invalid UTF-8");
+    boost::json::parse_options opt;
+    opt.max_depth = max_depth;
+    boost::json::basic_parser<strict_json_handler> parser(opt);
+    auto& h = parser.handler();
+    h.stack.reset();
+    boost::system::error_code ec;
+    auto const used = parser.write_some(false, input.data(), input.size(), ec);
+    if (h.duplicate_key) return invalid_field(*h.duplicate_key, "duplicate key '" + *h.duplicate_key + "'");
+    if (h.overflow) return invalid("a number is out of range");
+    if (ec == boost::json::error::too_deep)
+        return invalid("nested deeper than " + std::to_string(max_depth) + " levels");
+    if (ec) return invalid(ec.message() + " at byte " + std::to_string(used));
+    if (used != input.size()) return invalid("unexpected data after the value at byte " + std::to_string(used));
+    return h.stack.release();
 }
 
 } // namespace detail
@@ -156,24 +177,7 @@ inline error invalid_body(std::string why) {
     Linear in `body.size()`; the nesting limit bounds the parser's recursion.
 */
 inline result<boost::json::value> parse_json(std::string_view body, std::size_t max_depth = 64) {
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-        return detail::invalid_body("the body is empty");
-    // Boost.JSON checks UTF-8 only inside strings and then reports a bare "syntax error".
-    if (!text::is_valid_utf8(body)) return detail::invalid_body("the body is not valid UTF-8");
-    boost::json::parse_options opt;
-    opt.max_depth = max_depth;
-    boost::json::basic_parser<detail::strict_json_handler> parser(opt);
-    auto& h = parser.handler();
-    h.stack.reset();
-    boost::system::error_code ec;
-    auto const used = parser.write_some(false, body.data(), body.size(), ec);
-    if (h.duplicate_key) return invalid_field(*h.duplicate_key, "duplicate key '" + *h.duplicate_key + "'");
-    if (h.overflow) return detail::invalid_body("a number is out of range");
-    if (ec == boost::json::error::too_deep)
-        return detail::invalid_body("nested deeper than " + std::to_string(max_depth) + " levels");
-    if (ec) return detail::invalid_body(ec.message() + " at byte " + std::to_string(used));
-    if (used != body.size()) return detail::invalid_body("unexpected data after the value at byte " + std::to_string(used));
-    return h.stack.release();
+    return detail::parse_json_strict(body, max_depth, "request body is not valid JSON: ");
 }
 
 //------------------------------------------------------------------------------
@@ -439,26 +443,30 @@ inline void read_fields(json_reader& r, register_request& x) {
     if (x.user_id.empty() && !x.email) r.fail("user_id", "is required (or email)");
 }
 
+// An ingest's event and document, shared with the lines of an import, which call the
+// event's type `event_type` (their `type` names the line's kind).
+inline void read_fields(json_reader& e, event_input& ev, json_key const& type = "type") {
+    e.get("event_id", ev.event_id, item_id_rule(true));
+    e.get(type, ev.type, {.required = true, .min_chars = 1});
+    e.get("timestamp", ev.time, true);
+    e.get("content", ev.content, required_text);
+    e.get("metadata", ev.metadata);
+}
+
+inline void read_fields(json_reader& d, document_input& doc) {
+    d.get("doc_id", doc.doc_id, item_id_rule(false));
+    d.get("content", doc.content, required_text);
+    d.get("title", doc.title);
+    d.get({"kind", "document_type"}, doc.kind);
+    d.get("created_at", doc.created_at);
+    d.get("metadata", doc.metadata);
+}
+
 inline void read_fields(json_reader& r, ingest_request& x) {
     r.get("user_id", x.user_id, user_id_rule);
     r.get("source", x.source);
-    r.each_object("events", [&](json_reader& e) {
-        auto& ev = x.events.emplace_back();
-        e.get("event_id", ev.event_id, item_id_rule(true));
-        e.get("type", ev.type, {.required = true, .min_chars = 1});
-        e.get("timestamp", ev.time, true);
-        e.get("content", ev.content, required_text);
-        e.get("metadata", ev.metadata);
-    });
-    r.each_object("documents", [&](json_reader& d) {
-        auto& doc = x.documents.emplace_back();
-        d.get("doc_id", doc.doc_id, item_id_rule(false));
-        d.get("content", doc.content, required_text);
-        d.get("title", doc.title);
-        d.get({"kind", "document_type"}, doc.kind);
-        d.get("created_at", doc.created_at);
-        d.get("metadata", doc.metadata);
-    });
+    r.each_object("events", [&](json_reader& e) { read_fields(e, x.events.emplace_back()); });
+    r.each_object("documents", [&](json_reader& d) { read_fields(d, x.documents.emplace_back()); });
     r.each_object("message_history", [&](json_reader& m) {
         auto& msg = x.message_history.emplace_back();
         m.get("role", msg.role, {.required = true, .one_of = message_roles});
@@ -562,6 +570,12 @@ inline void read_fields(json_reader& r, delete_response& x) {
     r.get("eta", x.eta);
 }
 
+inline void read_fields(json_reader& r, import_response& x) {
+    r.get("user_id", x.user_id, required_string);
+    r.get("events", x.events);
+    r.get("documents", x.documents);
+}
+
 template <class T, class... Ts>
 inline constexpr bool is_one_of = (std::same_as<T, Ts> || ...);
 
@@ -572,7 +586,7 @@ template <class T>
 concept wire_type =
     detail::is_one_of<T, register_request, ingest_request, query_request, chunks_request, delete_request,
                       register_response, ingest_response, query_response, summary_response, chunks_response,
-                      delete_response>;
+                      delete_response, import_response>;
 
 /** Convert a parsed JSON body to a request or response, validating it as API.md says.
 
@@ -760,6 +774,10 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, chun
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, delete_response const& x) {
     jv = {{"ticket_id", x.ticket_id}, {"status", x.status}, {"eta", format_timestamp(x.eta)}};
 }
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, import_response const& x) {
+    jv = {{"user_id", x.user_id}, {"events", x.events}, {"documents", x.documents}};
+}
 /// @}
 
 /** Convert a request or response to JSON, members in API.md's order.
@@ -861,6 +879,168 @@ template <class T>
     requires(wire_type<T> || std::same_as<T, error>)
 std::string serialize(T const& x) {
     return persona::serialize(boost::json::value_from(x));
+}
+
+//------------------------------------------------------------------------------
+// The export format (persona extension): `application/x-ndjson`, one object a line
+//------------------------------------------------------------------------------
+
+namespace detail {
+
+inline constexpr std::string_view export_formats[] = {export_format};
+inline constexpr std::string_view item_line_types[] = {"event", "document"};
+
+// An item line reads like an ingest item plus `type`, `source` and `ingested_at`.
+inline boost::json::object export_line(item const& x) {
+    boost::json::object o;
+    if (x.kind == item_kind::event) {
+        o.emplace("type", "event");
+        o.emplace("event_id", x.id);
+        o.emplace("event_type", x.type);
+        o.emplace("source", x.source);
+        o.emplace("timestamp", format_timestamp(x.time));
+    } else {
+        o.emplace("type", "document");
+        o.emplace("doc_id", x.id);
+        o.emplace("kind", x.type);
+        o.emplace("title", x.title);
+        o.emplace("source", x.source);
+        o.emplace("created_at", format_timestamp(x.time));
+    }
+    o.emplace("ingested_at", format_timestamp(x.ingested_at));
+    o.emplace("content", x.content);
+    o.emplace("metadata", x.metadata);
+    return o;
+}
+
+// The first line: the profile, with register's rules for what register reads.
+inline void read_user_line(json_reader& r, user_export& x) {
+    std::string type;
+    r.get("type", type, required_string);
+    if (r.ok() && type != "user") r.fail("type", "must be \"user\": an export starts with the user's line");
+    std::string format;
+    r.get("format", format, {.required = true, .one_of = export_formats});
+    r.get("user_id", x.user_id, user_id_rule);
+    register_request reg;
+    read_fields(r, reg);
+    x.email = std::move(reg.email);
+    x.traits = std::move(reg.traits);
+    x.purpose = std::move(reg.purpose).value_or("");
+    r.get("created_at", x.created_at);
+    std::optional<timestamp> updated;
+    r.get("updated_at", updated);
+    x.updated_at = updated.value_or(x.created_at);
+}
+
+// Every other line: an event or a document, with ingest's rules for what ingest reads.
+inline void read_item_line(json_reader& r, item& x) {
+    std::string type;
+    r.get("type", type, {.required = true, .one_of = item_line_types});
+    if (!r.ok()) return;
+    std::optional<timestamp> created_at; // a document's; an event's time is required
+    if (type == "event") {
+        event_input ev;
+        read_fields(r, ev, "event_type");
+        x = item{std::move(ev.event_id), item_kind::event, std::move(ev.type), {}, event_title(ev.metadata),
+                 std::move(ev.content), ev.time.value_or(timestamp{}), {}, std::move(ev.metadata)};
+    } else {
+        document_input doc;
+        read_fields(r, doc);
+        created_at = doc.created_at;
+        x = item{std::move(doc.doc_id), item_kind::document, std::move(doc.kind), {}, std::move(doc.title),
+                 std::move(doc.content), {}, {}, std::move(doc.metadata)};
+    }
+    r.get("source", x.source);
+    r.get("ingested_at", x.ingested_at);
+    // A document without `created_at` is dated by its ingest, as in `/ingest`.
+    if (x.kind == item_kind::document) x.time = created_at.value_or(x.ingested_at);
+}
+
+} // namespace detail
+
+/** Write a user's export as `GET /export` returns it: NDJSON, one object a line, each
+    line ending in `\n`.
+
+    Line 1 is the profile: `{"type":"user","format":"persona-export/1","user_id",
+    "email" (when set),"traits","purpose" (when not empty),"created_at","updated_at"}`.
+    Then one line per item, in the order of `x.items`: an event as
+    `{"type":"event","event_id","event_type","source","timestamp","ingested_at","content","metadata"}`,
+    a document as `{"type":"document","doc_id","kind","title","source","created_at",
+    "ingested_at","content","metadata"}` — the names of `/ingest`'s items, plus `type`,
+    `source` and `ingested_at` (`event_type`, because `type` names the line's kind).
+
+    @par Complexity
+    Linear in the size of the export.
+*/
+inline std::string to_ndjson(user_export const& x) {
+    boost::json::object u;
+    u.emplace("type", "user");
+    u.emplace("format", export_format);
+    u.emplace("user_id", x.user_id);
+    if (x.email) u.emplace("email", *x.email);
+    u.emplace("traits", x.traits);
+    if (!x.purpose.empty()) u.emplace("purpose", x.purpose);
+    u.emplace("created_at", format_timestamp(x.created_at));
+    u.emplace("updated_at", format_timestamp(x.updated_at));
+    std::string out;
+    serialize_to(out, u);
+    out += '\n';
+    for (auto const& it : x.items) {
+        serialize_to(out, detail::export_line(it));
+        out += '\n';
+    }
+    return out;
+}
+
+/** Parse an export (the body of `POST /import`), validating every line as `/register`
+    and `/ingest` validate theirs.
+
+    Lines end in `\n` (or `\r\n`); blank lines at the end are ignored, blank lines
+    elsewhere are errors (so that line numbers mean the same here and in the engine).
+    The first line must be the `user` line with `format` `persona-export/1` and a
+    `created_at`; every other line an `event` or a `document` with an `ingested_at`.
+    Unknown members are ignored, `null` counts as absent; a document without
+    `created_at` is dated by its `ingested_at`, one without `doc_id` gets its id from
+    the engine (a hash of its content), as in `/ingest`.
+
+    @returns The export, or `errc::invalid_request` for the first bad line, with
+    `details.line` (1-based) and `details.field` (the member, or `"body"` for a line
+    that is not a JSON object), and a message such as `"line 3: content must not be
+    empty"`. An empty body is `details.field` = `"body"`.
+
+    @par Complexity
+    Linear in `body.size()`.
+*/
+inline result<user_export> user_export_from_ndjson(std::string_view body) {
+    // Trailing blank lines (the last line's "\n" included) are not lines of the export.
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ' || body.back() == '\t'))
+        body.remove_suffix(1);
+    if (body.empty())
+        return invalid_field("body", "request body is empty: an import is the body that GET /export returns");
+    user_export x;
+    for (std::size_t line = 1; !body.empty(); ++line) {
+        auto const nl = body.find('\n');
+        std::string_view const line_text = body.substr(0, nl);
+        body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
+        if (line_text.find_first_not_of(" \t\r") == std::string_view::npos)
+            return detail::at_line(invalid_field("body", "the line is blank; each line must be one JSON object"), line);
+        auto v = detail::parse_json_strict(line_text, 64, "not valid JSON: ");
+        if (!v) {
+            auto e = v.error();
+            // The usual cause of objects run together on one line: `curl -d @file`.
+            bool const one_line = nl == std::string_view::npos && line == 1;
+            if (one_line && e.message.find("unexpected data after") != std::string::npos)
+                e.message += " (one object a line: curl -d removes newlines, --data-binary keeps them)";
+            return detail::at_line(std::move(e), line);
+        }
+        if (!v->is_object()) return detail::at_line(invalid_field("body", "the line must be a JSON object"), line);
+        std::optional<error> err;
+        detail::json_reader r(*v, err);
+        if (line == 1) detail::read_user_line(r, x);
+        else detail::read_item_line(r, x.items.emplace_back());
+        if (err) return detail::at_line(std::move(*err), line);
+    }
+    return x;
 }
 
 } // namespace persona

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -87,8 +88,50 @@ inline std::optional<std::size_t> parse_positive(std::string_view s, std::size_t
 
 } // namespace detail
 
-/// Limits on the numeric parameters of `GET /summary`.
+namespace detail {
 
+/// A query parameter the caller knows, and its value once read.
+struct query_param {
+    std::string_view name;
+    std::optional<std::string> value;
+};
+
+/** Read the parameters named in `params` from `query`; others are ignored.
+
+    @returns `errc::invalid_request` whose `details.field` names the parameter when one
+    is badly percent-encoded, not UTF-8 once decoded, or given twice.
+*/
+inline result<void> read_query(std::string_view query, std::span<query_param> params) {
+    while (!query.empty()) {
+        auto const amp = query.find('&');
+        auto const pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue; // "a=1&&b=2"
+        auto const eq = pair.find('=');
+        auto const name = url_decode(pair.substr(0, eq));
+        if (!name) return invalid_field("query", "the query string has a malformed percent-escape");
+        auto const it = std::find_if(params.begin(), params.end(), [&](query_param const& p) { return p.name == *name; });
+        if (it == params.end()) continue;
+        auto const field = std::string(it->name);
+        if (it->value) return invalid_field(field, "parameter '" + field + "' is given more than once");
+        it->value = url_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (!it->value) return invalid_field(field, field + " has a malformed percent-escape");
+        if (!text::is_valid_utf8(*it->value)) return invalid_field(field, field + " is not valid UTF-8");
+    }
+    return {};
+}
+
+/// Check a `user_id` parameter as the JSON bodies' `user_id` is checked: 1–128 code points.
+inline result<void> check_query_user_id(std::optional<std::string> const& user_id) {
+    if (!user_id) return invalid_field("user_id", "user_id is required");
+    auto const chars = text::count_code_points(*user_id);
+    if (chars < 1 || chars > api_limits::max_user_id_chars)
+        return invalid_field("user_id", "user_id must be 1 to " + std::to_string(api_limits::max_user_id_chars) +
+                                            " characters long");
+    return {};
+}
+
+} // namespace detail
 
 /** Parse the query string of `GET /summary`.
 
@@ -102,36 +145,12 @@ inline std::optional<std::size_t> parse_positive(std::string_view s, std::size_t
     percent-encoded, not UTF-8 once decoded, or given twice.
 */
 inline result<summary_request> summary_request_from_query(std::string_view query) {
-    struct param {
-        std::string_view name;
-        std::optional<std::string> value;
-    };
-    std::array<param, 4> params{{{"user_id", {}}, {"purpose", {}}, {"max_chars", {}}, {"freshness_days", {}}}};
+    std::array<detail::query_param, 4> params{{{"user_id", {}}, {"purpose", {}}, {"max_chars", {}}, {"freshness_days", {}}}};
     auto& [user_id, purpose, max_chars, freshness_days] = params;
-
-    while (!query.empty()) {
-        auto const amp = query.find('&');
-        auto const pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (pair.empty()) continue; // "a=1&&b=2"
-        auto const eq = pair.find('=');
-        auto const name = detail::url_decode(pair.substr(0, eq));
-        if (!name) return invalid_field("query", "the query string has a malformed percent-escape");
-        auto const it = std::find_if(params.begin(), params.end(), [&](param const& p) { return p.name == *name; });
-        if (it == params.end()) continue;
-        auto const field = std::string(it->name);
-        if (it->value) return invalid_field(field, "parameter '" + field + "' is given more than once");
-        it->value = detail::url_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-        if (!it->value) return invalid_field(field, field + " has a malformed percent-escape");
-        if (!text::is_valid_utf8(*it->value)) return invalid_field(field, field + " is not valid UTF-8");
-    }
+    if (auto r = detail::read_query(query, params); !r) return r.error();
 
     summary_request req;
-    if (!user_id.value) return invalid_field("user_id", "user_id is required");
-    auto const id_chars = text::count_code_points(*user_id.value);
-    if (id_chars < 1 || id_chars > api_limits::max_user_id_chars)
-        return invalid_field("user_id", "user_id must be 1 to " + std::to_string(api_limits::max_user_id_chars) +
-                                            " characters long");
+    if (auto r = detail::check_query_user_id(user_id.value); !r) return r.error();
     req.user_id = std::move(*user_id.value);
 
     if (purpose.value) {
@@ -166,6 +185,48 @@ inline std::string to_query_string(summary_request const& req) {
     if (req.max_chars) q += "&max_chars=" + std::to_string(*req.max_chars);
     if (req.freshness_days) q += "&freshness_days=" + std::to_string(*req.freshness_days);
     return q;
+}
+
+/** Parse the query string of `GET /export` (persona extension): `user_id`, required,
+    1–128 code points. Unknown parameters are ignored.
+
+    @returns The request (workspace left at its default), or `errc::invalid_request`
+    with `details.field` = `"user_id"` (missing, out of range, badly encoded, or twice).
+*/
+inline result<export_request> export_request_from_query(std::string_view query) {
+    std::array<detail::query_param, 1> params{{{"user_id", {}}}};
+    if (auto r = detail::read_query(query, params); !r) return r.error();
+    if (auto r = detail::check_query_user_id(params[0].value); !r) return r.error();
+    export_request req;
+    req.user_id = std::move(*params[0].value);
+    return req;
+}
+
+/** Parse the query string of `POST /import` (persona extension): an optional `user_id`
+    to import under instead of the export's own. Unknown parameters are ignored.
+
+    @returns The request with `user_id` set (or empty) and no data yet (the body is the
+    data: `user_export_from_ndjson`), or `errc::invalid_request` with
+    `details.field` = `"user_id"`.
+*/
+inline result<import_request> import_request_from_query(std::string_view query) {
+    std::array<detail::query_param, 1> params{{{"user_id", {}}}};
+    if (auto r = detail::read_query(query, params); !r) return r.error();
+    import_request req;
+    if (params[0].value) {
+        if (auto r = detail::check_query_user_id(params[0].value); !r) return r.error();
+        req.user_id = std::move(*params[0].value);
+    }
+    return req;
+}
+
+/// Write the query string of `GET /export` for `req`, without the leading `?`.
+inline std::string to_query_string(export_request const& req) { return "user_id=" + detail::url_encode(req.user_id); }
+
+/// Write the query string of `POST /import` for `req`, without the leading `?`: empty
+/// unless `req.user_id` is set.
+inline std::string to_query_string(import_request const& req) {
+    return req.user_id.empty() ? std::string() : "user_id=" + detail::url_encode(req.user_id);
 }
 
 } // namespace persona

@@ -36,6 +36,8 @@ enum class auth_style {
     a transport failure is `errc::unavailable`. The `workspace` member of requests is
     ignored: the key decides on the server, so one `remote_api` speaks for exactly one
     workspace (`protocol::service` refuses to serve it to keys of several workspaces).
+    Beyond the concept, `export_user` and `import_user` speak persona's extension
+    (`GET /export`, `POST /import`), so a user moves between servers as between engines.
 
     @par Thread safety
     Distinct objects: safe. Shared objects: safe; calls are serialised over the one
@@ -85,9 +87,50 @@ public:
         return exchange<delete_response>("GET", "/delete/" + r.ticket_id, nullptr);
     }
 
+    /** `GET /export?user_id=…` (persona extension): the user's profile and items.
+
+        Together with `import_user` — of this or another server, or of an `engine` —
+        this moves a user between deployments with the same code. A server without the
+        extension (such as the hosted API) answers `errc::not_found`.
+    */
+    [[nodiscard]] result<user_export> export_user(export_request const& r) {
+        auto resp = send("GET", "/export?" + to_query_string(r), {}, {}, "application/x-ndjson");
+        if (!resp) return resp.error();
+        auto out = user_export_from_ndjson(resp->body);
+        if (!out) return make_error(errc::internal_error, "unexpected response: " + out.error().message);
+        return out;
+    }
+    /// `POST /import[?user_id=…]` (persona extension), the export as an `application/x-ndjson` body.
+    [[nodiscard]] result<import_response> import_user(import_request const& r) {
+        std::string const query = to_query_string(r);
+        auto resp = send("POST", query.empty() ? "/import" : "/import?" + query, "application/x-ndjson",
+                         to_ndjson(r.data), "application/json");
+        if (!resp) return resp.error();
+        return parse_response<import_response>(*resp);
+    }
+
 private:
     template <class Response>
     result<Response> exchange(std::string method, std::string target, boost::json::value const& body) {
+        auto resp = body.is_null() ? send(std::move(method), std::move(target), {}, {}, "application/json")
+                                   : send(std::move(method), std::move(target), "application/json",
+                                          persona::serialize(body), "application/json");
+        if (!resp) return resp.error();
+        return parse_response<Response>(*resp);
+    }
+
+    template <class Response>
+    static result<Response> parse_response(http_response const& resp) {
+        auto parsed = parse_json(resp.body);
+        if (!parsed) return make_error(errc::internal_error, "the server's response is not JSON");
+        auto out = from_json<Response>(*parsed);
+        if (!out) return make_error(errc::internal_error, "unexpected response: " + out.error().message);
+        return out;
+    }
+
+    /// Send one request; a 2xx response comes back, anything else as its error.
+    result<http_response> send(std::string method, std::string target, std::string_view content_type,
+                               std::string body, std::string_view accept) {
         http_request req;
         req.method = std::move(method);
         req.target = std::move(target);
@@ -96,29 +139,25 @@ private:
         case auth_style::bearer: req.fields.push_back({"Authorization", "Bearer " + key_}); break;
         case auth_style::x_api_key: req.fields.push_back({"x-api-key", key_}); break;
         }
-        req.fields.push_back({"Accept", "application/json"});
-        if (!body.is_null()) {
-            req.fields.push_back({"Content-Type", "application/json"});
-            req.body = persona::serialize(body);
+        req.fields.push_back({"Accept", std::string(accept)});
+        if (!content_type.empty()) {
+            req.fields.push_back({"Content-Type", std::string(content_type)});
+            req.body = std::move(body);
         }
         auto resp = [&] {
             std::lock_guard g(*send_mutex_);
             return transport_.send(req);
         }();
         if (!resp) return resp.error();
-        auto parsed = parse_json(resp->body);
         if (resp->status < 200 || resp->status > 299) {
-            if (parsed && parsed->is_object()) {
+            if (auto parsed = parse_json(resp->body); parsed && parsed->is_object()) {
                 error e = error_from_json(*parsed);
                 if (!e.message.empty()) return e;
             }
             return make_error(status_errc(resp->status),
                               "HTTP " + std::to_string(resp->status) + " without an error body");
         }
-        if (!parsed) return make_error(errc::internal_error, "the server's response is not JSON");
-        auto out = from_json<Response>(*parsed);
-        if (!out) return make_error(errc::internal_error, "unexpected response: " + out.error().message);
-        return out;
+        return resp;
     }
 
     static errc status_errc(int status) {

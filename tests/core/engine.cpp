@@ -399,3 +399,217 @@ TEST_CASE("POST /register by email finds a user registered with that email under
     CHECK(e.register_user({.email = "ash@new.com"})->user_id.starts_with("usr_"));
     CHECK(e.register_user({.workspace = "other", .email = "ash@new.com"})->user_id.starts_with("usr_")); // per workspace
 }
+
+// ---------------------------------------------------------------- export and import
+
+namespace {
+
+/// A user with traits, an email, a purpose, events (one with a subject), documents (one
+/// without an id) and a message, ingested over two days from two sources.
+void populate(basic_engine& e, manual_clock const& clock, std::string const& user = "usr_42af7c") {
+    register_request r{.user_id = user, .email = "ash@example.com", .purpose = "scheduling assistant"};
+    r.traits = boost::json::parse(R"({"name":"Ash Lewis","timezone":"America/Los_Angeles","prefs":{"tone":"concise"}})")
+                   .as_object();
+    REQUIRE(e.register_user(r));
+    ingest_request in{.user_id = user, .source = "gmail"};
+    in.events = {event("evt_1", "Let's move stand-up to 2 PM starting next week."),
+                 event("evt_2", "No meetings before 10 AM, please.", "email", 8)};
+    in.events[1].metadata = {{"subject", "Mornings"}, {"sender", "ash@example.com"}};
+    in.documents = {{.doc_id = "doc_7", .content = "Focus blocks 9-12 PT.\n\nMeetings after 1 PM preferred.",
+                     .title = "Working preferences", .kind = "note"},
+                    {.content = "Allergic to peanuts; vegetarian."}};
+    in.message_history = {{"user", "I like oat milk lattes.", std::nullopt, {}}};
+    REQUIRE(e.ingest(in));
+    clock.advance(days(3));
+    ingest_request later{.user_id = user, .source = "slack"};
+    later.events = {event("evt_3", "Book the Tahoe cabin for the team offsite.", "message", 12)};
+    REQUIRE(e.ingest(later));
+}
+
+std::vector<std::string> const transfer_questions = {"When is stand-up?", "meetings after 1 PM", "What does Ash drink?",
+                                                     "peanuts", "Tahoe offsite", "mornings"};
+
+} // namespace
+
+TEST_CASE("export then import into another engine: same profile, items, chunks results and summaries") {
+    manual_clock src_clock;
+    auto src = make_engine(src_clock);
+    populate(src, src_clock);
+    user_ref const ref{"default", "usr_42af7c"};
+
+    auto const exported = src.export_user({.user_id = "usr_42af7c"}).value();
+    CHECK(exported.user_id == "usr_42af7c");
+    CHECK(exported.email == "ash@example.com");
+    CHECK(exported.purpose == "scheduling assistant");
+    CHECK(exported.items == src.get_store().get_items(ref).value()); // the store's order: (time, id)
+    REQUIRE(exported.items.size() == 6);
+
+    manual_clock dst_clock;
+    dst_clock.advance(days(40)); // imported much later: the items keep their own times
+    auto dst = make_engine(dst_clock);
+    auto const imported = dst.import_user({.data = exported}).value();
+    CHECK(imported == import_response{"usr_42af7c", 4, 2});
+
+    auto const a = src.get_store().get_user(ref).value();
+    auto const b = dst.get_store().get_user(ref).value();
+    CHECK(b.traits == a.traits);
+    CHECK(b.email == a.email);
+    CHECK(b.purpose == a.purpose);
+    CHECK(b.created_at == a.created_at); // a new user keeps the exported created_at
+    CHECK(b.updated_at == dst_clock());
+    CHECK(dst.get_store().get_items(ref).value() == src.get_store().get_items(ref).value()); // times, ingested_at, titles
+    CHECK(dst.get_store().get_chunks(ref).value() == src.get_store().get_chunks(ref).value()); // same policies
+    for (auto const& q : transfer_questions) {
+        INFO(q);
+        CHECK(dst.chunks(ask("usr_42af7c", q, 10)).value() == src.chunks(ask("usr_42af7c", q, 10)).value());
+    }
+    CHECK(dst.export_user({.user_id = "usr_42af7c"})->items == exported.items);
+    CHECK(dst.register_user({.email = "ash@example.com"})->user_id == "usr_42af7c"); // the email finds the user
+
+    // ingested_at came along: seen from the same instant, freshness selects the same data.
+    *dst_clock.seconds = src_clock.seconds->load();
+    summary_request const fresh{.user_id = "usr_42af7c", .purpose = "general", .freshness_days = 2};
+    auto const s = src.summary(fresh).value();
+    CHECK(dst.summary(fresh).value() == s);
+    CHECK(s.summary.find("Tahoe") != std::string::npos);
+    CHECK(s.summary.find("oat milk") == std::string::npos);
+}
+
+TEST_CASE("import is idempotent, merges traits like register and keeps the items it does not name") {
+    manual_clock clock;
+    auto src = make_engine(clock);
+    populate(src, clock);
+    auto const x = src.export_user({.user_id = "usr_42af7c"}).value();
+    user_ref const ref{"default", "usr_42af7c"};
+
+    auto dst = make_engine(clock);
+    REQUIRE(dst.register_user({.user_id = "usr_42af7c", .traits = {{"city", "Paris"}, {"name", "A. Lewis"}}}));
+    auto const created = dst.get_store().get_user(ref)->created_at;
+    ingest_request own{.user_id = "usr_42af7c"};
+    own.events = {event("own_note", "Prefers window seats.", "note"), event("evt_1", "An older version of evt_1.")};
+    REQUIRE(dst.ingest(own));
+
+    clock.advance(hours(1));
+    auto const first = dst.import_user({.data = x}).value();
+    auto const once = dst.get_store().get_user(ref).value();
+    CHECK(once.traits.at("city") == "Paris");      // kept: not in the export
+    CHECK(once.traits.at("name") == "Ash Lewis");  // replaced, as PUT /register would
+    CHECK(once.created_at == created);             // an existing user keeps its own
+    CHECK(dst.get_store().get_item(ref, "own_note")->has_value());
+    CHECK(dst.get_store().get_item(ref, "evt_1")->value().content == "Let's move stand-up to 2 PM starting next week.");
+    for (auto const& hit : dst.chunks(ask("usr_42af7c", "An older version of evt_1.", 20)).value().results)
+        CHECK(hit.excerpt.find("older version") == std::string::npos); // the index was replaced too
+    auto const items = dst.get_store().get_items(ref).value();
+    auto const chunks = dst.get_store().get_chunks(ref).value();
+    CHECK(items.size() == 7);
+
+    clock.advance(hours(1));
+    CHECK(dst.import_user({.data = x}).value() == first);
+    auto const twice = dst.get_store().get_user(ref).value();
+    CHECK(twice.revision == once.revision); // nothing changed, so nothing was written
+    CHECK(twice.updated_at == once.updated_at);
+    CHECK(twice.traits == once.traits);
+    CHECK(dst.get_store().get_items(ref).value() == items);
+    CHECK(dst.get_store().get_chunks(ref).value() == chunks);
+    CHECK(dst.get_retriever().size(ref) == chunks.size());
+}
+
+TEST_CASE("import: one bad line rejects the whole import, names the line and field, and changes nothing") {
+    manual_clock clock;
+    auto src = make_engine(clock);
+    populate(src, clock);
+    auto const x = src.export_user({.user_id = "usr_42af7c"}).value();
+    auto dst = make_engine(clock);
+    auto const event_at = static_cast<std::size_t>(
+        std::ranges::find(x.items, item_kind::event, &item::kind) - x.items.begin());
+    auto const document_at = static_cast<std::size_t>(
+        std::ranges::find(x.items, item_kind::document, &item::kind) - x.items.begin());
+
+    auto const rejected = [&](user_export const& bad, std::string const& user_id = {}) {
+        auto const r = dst.import_user({.user_id = user_id, .data = bad});
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == errc::invalid_request);
+        return r.error();
+    };
+    auto bad = x;
+    bad.items.back().content = "   ";
+    auto e = rejected(bad);
+    CHECK(e.details.at("line") == x.items.size() + 1);
+    CHECK(e.details.at("field") == "content");
+    CHECK_FALSE(e.details.contains("index"));
+    CHECK(e.message == "line " + std::to_string(x.items.size() + 1) + ": content must not be empty");
+    CHECK(dst.get_store().list_users()->empty()); // not even the user was created
+
+    bad = x;
+    bad.items[event_at].type.clear();
+    e = rejected(bad);
+    CHECK(e.details.at("line") == event_at + 2);
+    CHECK(e.details.at("field") == "event_type"); // as the export line names it
+    CHECK(e.message == "line " + std::to_string(event_at + 2) + ": event_type is required");
+
+    bad = x;
+    bad.items[document_at].id = "doc#1";
+    e = rejected(bad);
+    CHECK(e.details.at("field") == "doc_id");
+    CHECK(e.details.at("line") == document_at + 2);
+
+    bad = x;
+    bad.items[event_at].id = std::string(api_limits::max_item_id_chars + 1, 'e');
+    CHECK(rejected(bad).details.at("field") == "event_id");
+
+    bad = x;
+    bad.email = "not-an-email";
+    e = rejected(bad);
+    CHECK(e.details.at("line") == 1);
+    CHECK(e.details.at("field") == "email");
+
+    bad = x;
+    bad.user_id = std::string(api_limits::max_user_id_chars + 1, 'u');
+    CHECK(rejected(bad).details.at("line") == 1);
+    e = rejected(x, std::string(api_limits::max_user_id_chars + 1, 'u')); // ?user_id= is not a line
+    CHECK(e.details.at("field") == "user_id");
+    CHECK_FALSE(e.details.contains("line"));
+    CHECK(dst.get_store().list_users()->empty());
+
+    // An existing user is left exactly as it was.
+    REQUIRE(dst.import_user({.data = x}));
+    user_ref const ref{"default", "usr_42af7c"};
+    auto const before = dst.get_store().get_user(ref).value();
+    bad = x;
+    bad.traits = {{"name", "Someone Else"}};
+    bad.items.front().content = "A new version that must not land.";
+    bad.items.back().content.clear();
+    (void)rejected(bad);
+    auto const after = dst.get_store().get_user(ref).value();
+    CHECK(after.revision == before.revision);
+    CHECK(after.traits == before.traits);
+    CHECK(dst.get_store().get_items(ref).value() == x.items);
+}
+
+TEST_CASE("export of an unknown user is USER_NOT_FOUND; import under another user_id or workspace") {
+    manual_clock clock;
+    auto e = make_engine(clock);
+    populate(e, clock, "u1");
+    auto const ghost = e.export_user({.user_id = "ghost"});
+    REQUIRE_FALSE(ghost);
+    CHECK(ghost.error().code == errc::user_not_found);
+    auto const elsewhere = e.export_user({.workspace = "acme", .user_id = "u1"});
+    REQUIRE_FALSE(elsewhere);
+    CHECK(elsewhere.error().code == errc::user_not_found);
+    CHECK(elsewhere.error().message == "no user 'u1' in this workspace"); // as if it never existed
+
+    auto const x = e.export_user({.user_id = "u1"}).value();
+    CHECK(e.import_user({.user_id = "u2", .data = x}).value().user_id == "u2");
+    CHECK(e.import_user({.workspace = "acme", .data = x}).value().user_id == "u1");
+    for (user_ref const& ref : {user_ref{"default", "u2"}, user_ref{"acme", "u1"}}) {
+        INFO(ref.workspace << "/" << ref.user_id);
+        CHECK(e.get_store().get_items(ref).value() == x.items);
+        CHECK(e.get_store().get_user(ref)->traits == x.traits);
+    }
+    for (auto const& q : transfer_questions) {
+        auto const want = e.chunks(ask("u1", q)).value();
+        CHECK(e.chunks(ask("u2", q)).value() == want);
+        CHECK(e.chunks([&] { auto c = ask("u1", q); c.workspace = "acme"; return c; }()).value() == want);
+    }
+    CHECK(e.export_user({.user_id = "u1"}).value() == x); // the source is untouched
+}

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -621,4 +622,135 @@ TEST_CASE("serialize writes numbers in the shortest round-trip form and escapes 
           R"({"d":0.6457075079282126,"tiny":1e-07,"i":-3,"u":18446744073709551615,"s":"quote\" back\\ nl\n tab\t bell\u0007 é","n":null,"b":true})");
     // It round-trips through the strict parser to the same value.
     CHECK(persona::parse_json(persona::serialize(v)).value() == v);
+}
+
+//------------------------------------------------------------------------------
+// The export format (persona extension)
+//------------------------------------------------------------------------------
+
+namespace {
+
+user_export sample_export() {
+    user_export x;
+    x.user_id = "usr_42af7c";
+    x.email = "ash@example.com";
+    x.traits = {{"name", "Ash"}, {"prefs", {{"tone", "concise"}}}};
+    x.created_at = t0;
+    x.updated_at = t0 + 5s;
+    x.items = {item{"evt_1", item_kind::event, "email", "gmail", "Stand-up", "Move stand-up to 2 PM.", t0 - 24h, t0,
+                    {{"subject", "Stand-up"}}},
+               item{"doc_7", item_kind::document, "note", "", "Working preferences", "Focus 9-12.", t0, t0 + 1s, {}}};
+    return x;
+}
+
+std::string const user_line =
+    R"({"type":"user","format":"persona-export/1","user_id":"u","traits":{},"created_at":"2025-10-11T16:05:00Z"})";
+std::string const event_line =
+    R"({"type":"event","event_id":"e1","event_type":"note","timestamp":"2025-10-11T16:05:00Z","ingested_at":"2025-10-11T16:05:00Z","content":"Hello."})";
+
+} // namespace
+
+TEST_CASE("to_ndjson writes one line per object; user_export_from_ndjson reads it back") {
+    auto x = sample_export();
+    std::string const text = to_ndjson(x);
+    CHECK(text ==
+          R"({"type":"user","format":"persona-export/1","user_id":"usr_42af7c","email":"ash@example.com","traits":{"name":"Ash","prefs":{"tone":"concise"}},"created_at":"2025-10-11T16:05:00Z","updated_at":"2025-10-11T16:05:05Z"})"
+          "\n"
+          R"({"type":"event","event_id":"evt_1","event_type":"email","source":"gmail","timestamp":"2025-10-10T16:05:00Z","ingested_at":"2025-10-11T16:05:00Z","content":"Move stand-up to 2 PM.","metadata":{"subject":"Stand-up"}})"
+          "\n"
+          R"({"type":"document","doc_id":"doc_7","kind":"note","title":"Working preferences","source":"","created_at":"2025-10-11T16:05:00Z","ingested_at":"2025-10-11T16:05:01Z","content":"Focus 9-12.","metadata":{}})"
+          "\n");
+    CHECK(user_export_from_ndjson(text).value() == x);
+
+    std::string crlf;
+    for (char c : text) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    CHECK(user_export_from_ndjson(crlf).value() == x);
+    CHECK(user_export_from_ndjson(text + "\n\n").value() == x);
+
+    x.email.reset();
+    x.purpose = "assistant";
+    x.items[0].content = "Two\nlines, \"quoted\".";
+    auto const other = to_ndjson(x);
+    CHECK(other.starts_with(R"({"type":"user","format":"persona-export/1","user_id":"usr_42af7c","traits":)"));
+    CHECK(other.find(R"("purpose":"assistant","created_at")") != std::string::npos);
+    CHECK(std::ranges::count(other, '\n') == 3); // newlines in text are escaped
+    CHECK(user_export_from_ndjson(other).value() == x);
+
+    x.items.clear();
+    CHECK(user_export_from_ndjson(to_ndjson(x)).value() == x); // a user without items
+}
+
+TEST_CASE("user_export_from_ndjson: lines read like /ingest's items") {
+    auto const x = user_export_from_ndjson(
+                       user_line + "\n" +
+                       R"({"type":"event","event_id":"e1","event_type":"email","timestamp":"2025-10-11T18:05:00+02:00","ingested_at":"2025-10-12T00:00:00Z","content":"Hi.","metadata":{"subject":"Greetings"},"unknown":1})"
+                       "\n" +
+                       R"({"type":"document","document_type":"wiki","content":"Text.","source":null,"ingested_at":"2025-10-12T00:00:00Z"})")
+                       .value();
+    CHECK(x.user_id == "u");
+    CHECK_FALSE(x.email);
+    CHECK(x.purpose.empty());
+    CHECK(x.updated_at == x.created_at); // informational: defaults to created_at
+    REQUIRE(x.items.size() == 2);
+    CHECK(x.items[0].time == t0);         // normalised to UTC
+    CHECK(x.items[0].title == "Greetings"); // an event's title is its subject, as at ingest
+    CHECK(x.items[0].source.empty());
+    CHECK(x.items[1].kind == item_kind::document);
+    CHECK(x.items[1].type == "wiki");     // the alias document_type
+    CHECK(x.items[1].id.empty());         // the engine derives it from the content, as at ingest
+    CHECK(x.items[1].time == x.items[1].ingested_at); // no created_at: dated by its ingest
+}
+
+TEST_CASE("user_export_from_ndjson: errors name the line and the field") {
+    auto const rejected_at = [](std::string const& body, std::optional<std::size_t> line, std::string_view field) {
+        INFO("body: " << body);
+        auto const r = user_export_from_ndjson(body);
+        REQUIRE_FALSE(r.has_value());
+        INFO("message: " << r.error().message);
+        CHECK(r.error().code == errc::invalid_request);
+        CHECK(r.error().details.at("field").as_string() == field);
+        CHECK_FALSE(r.error().details.contains("index"));
+        if (line) {
+            CHECK(r.error().details.at("line") == *line);
+            CHECK(r.error().message.starts_with("line " + std::to_string(*line) + ": "));
+        } else {
+            CHECK_FALSE(r.error().details.contains("line"));
+        }
+        return r.error().message;
+    };
+    // `line` with its text `from` replaced by `to`.
+    auto const with = [](std::string line, std::string_view from, std::string_view to) {
+        auto const at = line.find(from);
+        REQUIRE(at != std::string::npos);
+        return line.replace(at, from.size(), to);
+    };
+
+    rejected_at("", std::nullopt, "body");
+    rejected_at("\n \n", std::nullopt, "body");
+    rejected_at(with(user_line, "export/1", "export/2"), 1, "format");
+    rejected_at(with(user_line, R"("type":"user")", R"("type":"event")"), 1, "type");
+    rejected_at(with(user_line, R"("2025-10-11T16:05:00Z")", "null"), 1, "created_at");
+    rejected_at(with(user_line, R"("u")", "\"" + std::string(129, 'u') + "\""), 1, "user_id");
+    rejected_at(with(user_line, R"("u")", R"("u","email":"nope")"), 1, "email");
+    rejected_at(with(user_line, "{}", "[]"), 1, "traits");
+    rejected_at("[1]\n" + event_line, 1, "body");
+    CHECK(rejected_at(user_line + event_line, 1, "body").ends_with("curl -d removes newlines, --data-binary keeps them)"));
+
+    CHECK(rejected_at(user_line + "\n{", 2, "body").starts_with("line 2: not valid JSON: "));
+    rejected_at(user_line + "\n\"text\"", 2, "body");
+    rejected_at(user_line + "\n\n" + event_line, 2, "body"); // a blank line inside
+    rejected_at(user_line + "\n" + event_line + "\n" + user_line, 3, "type");
+    rejected_at(user_line + "\n" + with(event_line, R"("type":"event")", R"("type":"message")"), 2, "type");
+    rejected_at(user_line + "\n" + with(event_line, R"("event_type":"note")", R"("event_type":null)"), 2, "event_type");
+    rejected_at(user_line + "\n" + with(event_line, R"("e1")", R"("e#1")"), 2, "event_id");
+    rejected_at(user_line + "\n" + with(event_line, R"("timestamp":"2025-10-11T16:05:00Z")", R"("timestamp":"yesterday")"), 2, "timestamp");
+    rejected_at(user_line + "\n" + with(event_line, R"("ingested_at":"2025-10-11T16:05:00Z")", R"("ingested_at":null)"), 2, "ingested_at");
+    CHECK(rejected_at(user_line + "\n" + event_line + "\n" + with(event_line, R"("Hello.")", R"("  ")"), 3, "content") ==
+          "line 3: content must not be empty");
+    CHECK(rejected_at(user_line + "\n" + with(event_line, R"("Hello.")", R"("a","content":"b")"), 2, "content") ==
+          "line 2: duplicate key 'content'");
+    rejected_at(user_line + "\n" +
+                    R"({"type":"document","doc_id":"d#1","content":"x","ingested_at":"2025-10-11T16:05:00Z"})",
+                2, "doc_id");
+    rejected_at(user_line + "\n" + "{\"type\":\"event\",\"content\":\"\xff\"}", 2, "body"); // not UTF-8
 }

@@ -244,3 +244,122 @@ TEST_CASE("loopback_transport passes the transport conformance kit") {
     INFO(rep.to_string());
     CHECK(rep.ok());
 }
+
+namespace {
+std::vector<std::string> lines_of(std::string const& body) {
+    std::vector<std::string> out;
+    for (std::size_t at = 0; at < body.size();) {
+        auto const nl = body.find('\n', at);
+        out.push_back(body.substr(at, nl - at));
+        at = nl == std::string::npos ? body.size() : nl + 1;
+    }
+    return out;
+}
+} // namespace
+
+TEST_CASE("service: GET /export and POST /import (persona extension) for admin keys") {
+    fixture f;
+    auto svc = f.make();
+    REQUIRE(svc.handle(request("PUT", "/register", f.admin, R"({"user_id":"u1","traits":{"name":"Ash"}})"), remote).status == 200);
+    REQUIRE(svc.handle(request("POST", "/ingest", f.admin, R"({"user_id":"u1","source":"gmail","events":[
+        {"event_id":"e1","type":"email","timestamp":"2025-10-10T09:00:00Z","content":"Stand-up moves to 2 PM."}],
+        "documents":[{"doc_id":"d1","content":"Focus blocks 9-12."}]})"),
+                       remote)
+                .status == 200);
+
+    auto const exported = svc.handle(request("GET", "/export?user_id=u1", f.admin), remote);
+    REQUIRE(exported.status == 200);
+    CHECK(exported.field("Content-Type") == "application/x-ndjson");
+    CHECK(exported.body.ends_with("\n"));
+    auto const lines = lines_of(exported.body);
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0].starts_with(R"({"type":"user","format":"persona-export/1","user_id":"u1","traits":{"name":"Ash"},)"));
+    // Ordered by time: the event's timestamp is older than the document's ingest.
+    CHECK(lines[1].starts_with(R"({"type":"event","event_id":"e1","event_type":"email","source":"gmail",)"));
+    CHECK(lines[2].starts_with(R"({"type":"document","doc_id":"d1","kind":"document","title":"","source":"gmail",)"));
+
+    SECTION("import under another user_id, then the same export gives the same items") {
+        auto const imported = svc.handle(request("POST", "/import?user_id=u2", f.admin, exported.body), remote);
+        CHECK(imported.status == 200);
+        CHECK(imported.body == R"({"user_id":"u2","events":1,"documents":1})");
+        auto const again = svc.handle(request("GET", "/export?user_id=u2", f.admin), remote);
+        auto const copy = lines_of(again.body);
+        REQUIRE(copy.size() == 3);
+        CHECK(copy[1] == lines[1]);
+        CHECK(copy[2] == lines[2]);
+        auto const ask = [&](std::string const& user) {
+            return svc.handle(request("POST", "/chunks", f.reader, R"({"user_id":")" + user +
+                                                                       R"(","conversation":[{"role":"user","content":"When is stand-up?"}]})"),
+                              remote)
+                .body;
+        };
+        CHECK(ask("u2") == ask("u1"));
+    }
+    SECTION("403 for write and read keys, 405 with Allow, 400 and 404 like the other endpoints") {
+        for (auto const* key : {&f.writer, &f.reader}) {
+            CHECK(code_of(svc.handle(request("GET", "/export?user_id=u1", *key), remote)) == "FORBIDDEN");
+            CHECK(svc.handle(request("POST", "/import", *key, exported.body), remote).status == 403);
+        }
+        auto const post = svc.handle(request("POST", "/export?user_id=u1", f.admin), remote);
+        CHECK(post.status == 405);
+        CHECK(post.field("Allow") == "GET");
+        CHECK(svc.handle(request("GET", "/import", f.admin), remote).field("Allow") == "POST");
+        auto const no_id = svc.handle(request("GET", "/export", f.admin), remote);
+        CHECK(no_id.status == 400);
+        CHECK(boost::json::parse(no_id.body).at("details").at("field") == "user_id");
+        auto const ghost = svc.handle(request("GET", "/export?user_id=ghost", f.admin), remote);
+        CHECK(ghost.status == 404);
+        CHECK(code_of(ghost) == "USER_NOT_FOUND");
+    }
+    SECTION("one bad line rejects the import with details.line and stores nothing") {
+        std::string bad = exported.body;
+        bad.replace(bad.find("Stand-up moves to 2 PM."), 23, " ");
+        auto const r = svc.handle(request("POST", "/import?user_id=u3", f.admin, bad), remote);
+        CHECK(r.status == 400);
+        auto const v = boost::json::parse(r.body);
+        CHECK(v.at("code") == "INVALID_REQUEST");
+        CHECK(v.at("details").at("line") == 2);
+        CHECK(v.at("details").at("field") == "content");
+        CHECK(v.at("message") == "line 2: content must not be empty");
+        CHECK(svc.handle(request("GET", "/export?user_id=u3", f.admin), remote).status == 404);
+    }
+    SECTION("another workspace's user is a 404 indistinguishable from a user that never existed") {
+        auto const before = svc.handle(request("GET", "/export?user_id=shared", f.other_admin), remote);
+        REQUIRE(svc.handle(request("POST", "/import?user_id=shared", f.admin, exported.body), remote).status == 200);
+        auto const after = svc.handle(request("GET", "/export?user_id=shared", f.other_admin), remote);
+        CHECK(after.status == 404);
+        CHECK(after.body == before.body);
+        // An import lands in the key's own workspace.
+        REQUIRE(svc.handle(request("POST", "/import", f.other_admin, exported.body), remote).status == 200);
+        CHECK(f.engine.get_store().get_items({"globex", "u1"})->size() == 2);
+    }
+}
+
+TEST_CASE("service: /import screens for PII like /ingest when configured to reject") {
+    fixture f;
+    auto svc = f.make({.reject_pii = true});
+    std::string const body =
+        R"({"type":"user","format":"persona-export/1","user_id":"u1","traits":{},"created_at":"2025-10-11T16:05:00Z"})"
+        "\n"
+        R"({"type":"event","event_id":"e1","event_type":"note","timestamp":"2025-10-11T16:05:00Z","ingested_at":"2025-10-11T16:05:00Z","content":"card 4111 1111 1111 1111"})"
+        "\n";
+    auto const r = svc.handle(request("POST", "/import", f.admin, body), remote);
+    CHECK(r.status == 400);
+    auto const v = boost::json::parse(r.body);
+    CHECK(v.at("code") == "PII_DETECTED");
+    CHECK(v.at("details").at("line") == 2);
+    CHECK(v.at("details").at("field") == "content");
+    CHECK(f.engine.get_store().list_users()->empty());
+}
+
+TEST_CASE("service: for an API without export and import, their paths are unknown (404)") {
+    protocol::key_store keys;
+    auto const key = keys.add("w", scope::admin).value();
+    failing_api api{errc::unavailable};
+    protocol::service<failing_api> svc(api, keys);
+    for (auto const& [method, target] : {std::pair{"GET", "/export?user_id=u"}, std::pair{"POST", "/import"}}) {
+        auto const r = svc.handle(request(method, target, key, "{}"), remote);
+        CHECK(r.status == 404);
+        CHECK(code_of(r) == "NOT_FOUND");
+    }
+}

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 using namespace persona;
 
@@ -108,4 +109,28 @@ TEST_CASE("to_query_string") {
     CHECK(back->purpose == r.purpose);
     CHECK(back->max_chars == r.max_chars);
     CHECK(back->freshness_days == r.freshness_days);
+}
+
+TEST_CASE("export and import query strings") {
+    auto const e = export_request_from_query("user_id=u%201&other=x");
+    REQUIRE(e.has_value());
+    CHECK(e->user_id == "u 1");
+    CHECK(e->workspace == default_workspace);
+    for (std::string const& bad :
+         std::vector<std::string>{"", "user_id=", "user_id=" + std::string(129, 'a'), "user_id=a&user_id=b", "user_id=%ff"}) {
+        INFO("query: " << bad);
+        auto const r = export_request_from_query(bad);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().details.at("field") == "user_id");
+    }
+    CHECK(to_query_string(export_request{.user_id = "a b&c"}) == "user_id=a%20b%26c");
+    CHECK(export_request_from_query(to_query_string(export_request{.user_id = "a b&c"}))->user_id == "a b&c");
+
+    CHECK(import_request_from_query("")->user_id.empty()); // optional: the export's own id
+    CHECK(import_request_from_query("user_id=u2")->user_id == "u2");
+    CHECK_FALSE(import_request_from_query("user_id=")); // given, it must be a valid id
+    CHECK_FALSE(import_request_from_query("user_id=a&user_id=b"));
+    CHECK(import_request_from_query("user_id=" + std::string(129, 'a')).error().details.at("field") == "user_id");
+    CHECK(to_query_string(import_request{}) == "");
+    CHECK(to_query_string(import_request{.user_id = "u 2"}) == "user_id=u%202");
 }

@@ -148,6 +148,58 @@ TEST_CASE("many clients ingesting and querying the same and different users: not
     CHECK(retrievable == acked.size());
 }
 
+TEST_CASE("a user moves between two real servers: export from one, import into the other, identical /chunks") {
+    auto source = test_support::fixed_engine();
+    basic_engine target; // another clock: imported items keep their own times
+    auto from_srv = serve(source);
+    auto to_srv = serve(target);
+    auto from = from_srv.connect();
+    auto to = to_srv.connect();
+
+    register_request reg{.user_id = "usr_42af7c", .email = "ash@example.com", .purpose = "assistant"};
+    reg.traits = {{"name", "Ash Lewis"}, {"timezone", "America/Los_Angeles"}, {"prefs", {{"tone", "concise"}}}};
+    REQUIRE(from.register_user(reg));
+    auto ts = [](char const* iso) { return parse_timestamp(iso).value(); };
+    ingest_request in{.user_id = "usr_42af7c", .source = "gmail"};
+    in.events = {{"evt_1", "email", ts("2025-10-10T09:00:00Z"), "Let's move stand-up to 2 PM starting next week.",
+                  {{"subject", "Stand-up"}}},
+                 {"evt_2", "email", ts("2025-10-08T17:30:00+02:00"), "No meetings before 10 AM, please.", {}}};
+    in.documents = {{.doc_id = "doc_7", .content = "Focus blocks 9-12 PT.\n\nMeetings after 1 PM preferred.",
+                     .title = "Working preferences", .kind = "note"},
+                    {.content = "Allergic to peanuts; vegetarian."}};
+    in.message_history = {{"user", "I like oat milk lattes.", std::nullopt, {}}};
+    REQUIRE(from.ingest(in));
+
+    auto const x = from.export_user({.user_id = "usr_42af7c"}).value();
+    CHECK(x == source.export_user({.user_id = "usr_42af7c"}).value()); // nothing lost on the wire
+    CHECK(to.import_user({.data = x}).value() == import_response{"usr_42af7c", 3, 2});
+    user_ref const ref{"default", "usr_42af7c"};
+    CHECK(target.get_store().get_items(ref).value() == source.get_store().get_items(ref).value());
+    CHECK(target.get_store().get_user(ref)->traits == source.get_store().get_user(ref)->traits);
+    for (auto const* q : {"When is stand-up?", "meetings after 1 PM", "What does Ash drink?", "peanuts", "mornings"}) {
+        INFO(q);
+        chunks_request const c{.user_id = "usr_42af7c", .conversation = {{"user", q}}, .top_k = 10};
+        CHECK(to.chunks(c).value() == from.chunks(c).value());
+    }
+    CHECK(to.import_user({.data = x}).value() == import_response{"usr_42af7c", 3, 2}); // idempotent
+    CHECK(to.export_user({.user_id = "usr_42af7c"})->items == x.items);
+    CHECK(from.export_user({.user_id = "nobody"}).error().code == errc::user_not_found);
+}
+
+TEST_CASE("export and import need an admin key: a write key gets 403") {
+    basic_engine engine;
+    protocol::key_store keys;
+    auto admin = keys.add(std::string(default_workspace), protocol::scope::admin, "admin").value();
+    auto const writer = keys.add(std::string(default_workspace), protocol::scope::write, "writer").value();
+    running<basic_engine> srv(engine, std::move(keys), std::move(admin));
+    REQUIRE(srv.connect().register_user({.user_id = "u1"}));
+    auto const x = srv.connect().export_user({.user_id = "u1"}).value();
+    client api(http::beast_transport(srv.url()), writer);
+    CHECK(api.export_user({.user_id = "u1"}).error().code == errc::forbidden);
+    CHECK(api.import_user({.user_id = "u2", .data = x}).error().code == errc::forbidden);
+    CHECK(engine.get_store().list_users()->size() == 1);
+}
+
 #include <persona/testing/transport_kit.hpp>
 
 TEST_CASE("beast_transport against a real server passes the transport conformance kit") {

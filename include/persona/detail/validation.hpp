@@ -8,6 +8,9 @@
 #include <persona/error.hpp>
 #include <persona/text/utf8.hpp>
 
+#include <boost/json/object.hpp>
+
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -84,6 +87,23 @@ inline result<void> check_content(std::string_view array, std::size_t index, std
 
 inline bool is_conversation_role(std::string_view role) noexcept {
     return role == "system" || role == "user" || role == "assistant";
+}
+
+/// The title of an event: its `metadata.subject` when that is a string. Ingest and the
+/// export reader both derive it, so an event reads the same however it arrived.
+inline std::string event_title(boost::json::object const& metadata) {
+    auto const* subject = metadata.if_contains("subject");
+    return subject && subject->is_string() ? std::string(subject->get_string()) : std::string();
+}
+
+/** Address an INVALID_REQUEST (or PII_DETECTED) error to line `line` of an import:
+    "line 3: content must not be empty", with `details.line` and without `details.index`
+    (an import's lines are not an array). `details.field` stays the member's name. */
+inline error at_line(error e, std::size_t line) {
+    e.message = "line " + std::to_string(line) + ": " + e.message;
+    e.details.erase("index");
+    e.details["line"] = line;
+    return e;
 }
 
 } // namespace persona::detail

@@ -50,6 +50,10 @@ struct service_options {
     workspace's users: another workspace's user is a plain 404.
 
     `GET /healthz` needs no key; `GET /metrics` needs an admin key or a loopback peer.
+    When `Api` has `export_user` and `import_user` (an `engine`, a `remote_api`), the
+    persona extension `GET /export?user_id=…` (an `application/x-ndjson` body) and
+    `POST /import[?user_id=…]` is served too, to admin keys; for other APIs those paths
+    are unknown (404).
 
     @par Thread safety
     Distinct objects: safe. Shared objects: `handle` is safe to call concurrently
@@ -159,15 +163,27 @@ private:
             allow = "GET";
             ticket = path.substr(8);
         }
+        // persona's extension: only for an API that has it; for others, an unknown path.
+        if constexpr (has_export_import) {
+            if (path == "/export") {
+                endpoint = "/export";
+                allow = "GET";
+            } else if (path == "/import") {
+                endpoint = "/import";
+                allow = "POST";
+            }
+        }
         if (allow.empty())
             return error_response(make_error(errc::not_found, "no endpoint " + std::string(path.substr(0, 200)),
                                              boost::json::object{{"path", path.substr(0, 200)}}));
         if (allow.find(m) == std::string_view::npos || m.empty() || (m != "GET" && m != "PUT" && m != "POST"))
             return method_not_allowed(req, allow);
 
+        // A whole user's data goes out through /export and in through /import: admin, like /delete.
         scope const need = endpoint == "/register" || endpoint == "/ingest" ? scope::write
-                           : endpoint.starts_with("/delete")                ? scope::admin
-                                                                            : scope::read;
+                           : endpoint.starts_with("/delete") || endpoint == "/export" || endpoint == "/import"
+                               ? scope::admin
+                               : scope::read;
         auto who = authenticate(req);
         if (!who) return error_response(who.error());
         workspace = who->workspace;
@@ -225,16 +241,18 @@ private:
         return respond(op(*parsed));
     }
 
+    http_response fail(error const& e) {
+        if (e.code == errc::internal_error) {
+            // API.md: a 500 never leaks internals. The operator's log gets the cause.
+            if (options_.log) options_.log("internal error: " + e.message);
+            return error_response(make_error(errc::internal_error, "internal error"));
+        }
+        return error_response(e);
+    }
+
     template <class T>
     http_response respond(result<T> const& r) {
-        if (!r) {
-            if (r.error().code == errc::internal_error) {
-                // API.md: a 500 never leaks internals. The operator's log gets the cause.
-                if (options_.log) options_.log("internal error: " + r.error().message);
-                return error_response(make_error(errc::internal_error, "internal error"));
-            }
-            return error_response(r.error());
-        }
+        if (!r) return fail(r.error());
         return json_response(200, to_json(*r));
     }
 
@@ -265,8 +283,38 @@ private:
             r->workspace = workspace;
             return respond(api.summary(*r));
         }
+        if constexpr (has_export_import) {
+            if (endpoint == "/export") return serve_export(req, workspace);
+            if (endpoint == "/import") return serve_import(req, workspace);
+        }
         // GET /delete/{ticket_id}
         return respond(api.deletion_status(deletion_status_request{workspace, std::string(ticket)}));
+    }
+
+    http_response serve_export(http_request const& req, std::string const& workspace) {
+        auto r = export_request_from_query(query_of(req.target));
+        if (!r) return error_response(r.error());
+        r->workspace = workspace;
+        auto x = api_->export_user(*r);
+        if (!x) return fail(x.error());
+        http_response out;
+        out.status = 200;
+        out.fields.push_back({"Content-Type", "application/x-ndjson"});
+        out.body = to_ndjson(*x);
+        return out;
+    }
+
+    http_response serve_import(http_request const& req, std::string const& workspace) {
+        auto r = import_request_from_query(query_of(req.target));
+        if (!r) return error_response(r.error());
+        auto data = user_export_from_ndjson(req.body);
+        if (!data) return error_response(data.error());
+        r->data = std::move(*data);
+        r->workspace = workspace;
+        // An import must not carry in what an ingest would have been refused.
+        if (options_.reject_pii)
+            if (auto e = screen(r->data)) return error_response(*e);
+        return respond(api_->import_user(*r));
     }
 
     /// The first PII found in an ingest's text, as a `PII_DETECTED` error naming where.
@@ -290,6 +338,24 @@ private:
         return std::nullopt;
     }
 
+    /// The first PII found in an import's items, as a `PII_DETECTED` error naming its line.
+    static std::optional<error> screen(user_export const& x) {
+        auto const hit = [](std::size_t line, std::string_view field, std::string_view text) -> std::optional<error> {
+            auto const kind = find_pii(text);
+            if (!kind) return std::nullopt;
+            auto e = make_error(errc::pii_detected,
+                                "the " + std::string(*kind) + " in " + std::string(field) + " is not accepted",
+                                boost::json::object{{"field", field}, {"kind", *kind}});
+            return detail::at_line(std::move(e), line);
+        };
+        for (std::size_t i = 0; i < x.items.size(); ++i) {
+            if (auto e = hit(i + 2, "content", x.items[i].content)) return e;
+            if (x.items[i].kind == item_kind::document)
+                if (auto e = hit(i + 2, "title", x.items[i].title)) return e;
+        }
+        return std::nullopt;
+    }
+
     http_response metrics_response(bool operator_view) {
         long long users = -1, chunks = -1;
         // The gauges count every tenant: only the operator (on this machine) sees them,
@@ -307,6 +373,12 @@ private:
         r.body = metrics_.render(users, chunks);
         return r;
     }
+
+    // Whether `Api` has persona's export and import (an extension, not part of the concept).
+    static constexpr bool has_export_import = requires(Api& a, export_request const& e, import_request const& i) {
+        { a.export_user(e) } -> std::same_as<result<user_export>>;
+        { a.import_user(i) } -> std::same_as<result<import_response>>;
+    };
 
     Api* api_;
     key_store keys_;

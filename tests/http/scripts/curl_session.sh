@@ -129,6 +129,8 @@ expect 400 "b['code'] == 'INVALID_REQUEST' and b['details']['field'] == 'top_k'"
 head -c 70000 /dev/zero | tr '\0' 'a' > "$work/big"
 call -X POST "$BASE/ingest" -H "Authorization: x-api-key: $KEY" --data-binary @"$work/big"
 expect 413 "b['code'] == 'PAYLOAD_TOO_LARGE'"
+call -X POST "$BASE/import" -H "Authorization: x-api-key: $KEY" --data-binary @"$work/big"
+expect 413 "b['code'] == 'PAYLOAD_TOO_LARGE'"
 # --- delete last: then 404 everywhere --------------------------------------------------
 call -X POST "$BASE/delete" -H "Authorization: x-api-key: $KEY" -H "Content-Type: application/json" \
   -d '{"user_id": "usr_42af7c", "scope": "global", "reason": "user request"}'
