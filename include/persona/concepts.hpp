@@ -55,6 +55,20 @@ concept store = requires(S& s, S const& cs, user_ref const& u, user_record const
     { cs.list_users() } -> std::same_as<result<std::vector<user_ref>>>;
 };
 
+/** A store that also keeps deletion tickets (optional; `sqlite_store` does).
+
+    `put_deletion(workspace, ticket)` records a ticket; `get_deletion(workspace, id)`
+    returns it or `std::nullopt`. An engine on such a store answers
+    `GET /delete/{ticket_id}` after a restart too; on any other store tickets live in
+    the engine's memory.
+*/
+template <class S>
+concept deletion_ticket_store =
+    store<S> && requires(S& s, S const& cs, std::string_view workspace, delete_response const& ticket) {
+        { s.put_deletion(workspace, ticket) } -> std::same_as<result<void>>;
+        { cs.get_deletion(workspace, workspace) } -> std::same_as<result<std::optional<delete_response>>>;
+    };
+
 /** An embedder: text to fixed-size vectors.
 
     See `docs/concepts/Embedder.md`. `dimension()` is constant for the object's

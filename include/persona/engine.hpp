@@ -421,6 +421,11 @@ public:
                                                               static_cast<std::uint64_t>(t.time_since_epoch().count()))),
                              "completed", t};
         tickets_->by_id[{req.workspace, resp.ticket_id}] = resp;
+        if constexpr (deletion_ticket_store<Store>) {
+            // The user is gone whatever happens here; a ticket the store could not keep
+            // is still answered from memory until the next restart.
+            (void)store_.put_deletion(req.workspace, resp);
+        }
         return resp;
     }
 
@@ -429,12 +434,18 @@ public:
         @returns `errc::not_found` for a ticket this engine did not issue in that workspace.
     */
     [[nodiscard]] result<delete_response> deletion_status(deletion_status_request const& req) const {
-        std::lock_guard g(tickets_->mutex);
-        auto const it = tickets_->by_id.find({req.workspace, req.ticket_id});
-        if (it == tickets_->by_id.end())
-            return make_error(errc::not_found, "no deletion ticket '" + req.ticket_id + "'",
-                              boost::json::object{{"ticket_id", req.ticket_id}});
-        return it->second;
+        {
+            std::lock_guard g(tickets_->mutex);
+            if (auto const it = tickets_->by_id.find({req.workspace, req.ticket_id}); it != tickets_->by_id.end())
+                return it->second;
+        }
+        if constexpr (deletion_ticket_store<Store>) {
+            auto kept = store_.get_deletion(req.workspace, req.ticket_id);
+            if (!kept) return kept.error();
+            if (*kept) return **kept;
+        }
+        return make_error(errc::not_found, "no deletion ticket '" + req.ticket_id + "'",
+                          boost::json::object{{"ticket_id", req.ticket_id}});
     }
 
     // ------------------------------------------------------------------ export / import

@@ -318,6 +318,16 @@ TEST_CASE("sqlite_engine passes the personalization_api kit, and answers identic
     sqlite_engine reopened(sqlite_store::open(restart_file).value(), hashing_embedder{}, flat_retriever{},
                            extractive_answerer{}, o);
     REQUIRE(reopened.rebuild_index());
+    SECTION("a deletion ticket is answered after a restart") {
+        REQUIRE(reopened.register_user({.user_id = "leaving"}));
+        auto const ticket = reopened.delete_user({.user_id = "leaving"}).value();
+        sqlite_engine again(sqlite_store::open(restart_file).value());
+        auto const status = again.deletion_status({.ticket_id = ticket.ticket_id});
+        REQUIRE(status);
+        CHECK(*status == ticket);
+        CHECK(again.deletion_status({.workspace = "other", .ticket_id = ticket.ticket_id}).error().code ==
+              errc::not_found);
+    }
     CHECK(reopened.get_statistics().users == 1);
     CHECK(reopened.get_statistics().chunks == 5);
     test_support::check_same_transcripts(first, ask(reopened));

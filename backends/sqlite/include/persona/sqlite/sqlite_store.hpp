@@ -617,7 +617,7 @@ CREATE TABLE deletions (
     std::unique_ptr<state> state_;
 };
 
-static_assert(store<sqlite_store>);
+static_assert(deletion_ticket_store<sqlite_store>);
 
 } // namespace persona
 
