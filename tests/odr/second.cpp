@@ -1,4 +1,5 @@
 #include <persona/persona.hpp>
+#include <persona/eval/runner.hpp>
 #include <persona/testing/api_kit.hpp>
 #include <persona/testing/embedder_kit.hpp>
 #include <persona/testing/retriever_kit.hpp>
@@ -6,6 +7,8 @@
 #include <persona/loopback_transport.hpp>
 #include <persona/protocol/service.hpp>
 #include <persona/query_string.hpp>
+#include <persona/llm_answerer.hpp>
+#include <persona/openai_embedder.hpp>
 #include <persona/remote_api.hpp>
 #include <persona/testing/transport_kit.hpp>
 
