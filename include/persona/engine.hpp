@@ -36,6 +36,9 @@ namespace persona {
 /** The tuning of an engine. The defaults follow API.md. */
 struct engine_options {
     std::size_t evidence_k = 8;           ///< chunks retrieved as evidence for `/query`
+    /// Largest `top_k` of `chunks`. API.md's 20 is what the wire accepts (the JSON layer
+    /// enforces it for HTTP); in process an evaluation may look deeper (recall@50).
+    std::size_t max_top_k = api_limits::max_top_k;
     std::size_t summary_candidates = 64;  ///< chunks considered for `/summary`
     std::size_t cache_capacity = 4096;    ///< cached `/query` answers kept (all users)
     std::size_t event_segment_chars = 800;     ///< longer events are split into `#s<n>` windows
@@ -367,8 +370,8 @@ public:
             if (!text::is_valid_utf8(req.conversation[i].content))
                 return detail::item_error("conversation", i, "content", "is not valid UTF-8");
         }
-        if (req.top_k < api_limits::min_top_k || req.top_k > api_limits::max_top_k)
-            return invalid_field("top_k", "top_k must be an integer from 1 to 20");
+        if (req.top_k < api_limits::min_top_k || req.top_k > options_.max_top_k)
+            return invalid_field("top_k", "top_k must be an integer from 1 to " + std::to_string(options_.max_top_k));
         if (req.similarity_threshold && !(*req.similarity_threshold >= 0.0 && *req.similarity_threshold <= 1.0))
             return invalid_field("similarity_threshold", "similarity_threshold must be a number from 0 to 1");
 

@@ -237,11 +237,56 @@ private:
         return false;
     }
 
-    static bool negates(std::string_view s) {
+    /** Split `sentence` into clauses with a polarity: -1 for what the user turns away
+        from, +1 otherwise. A clause is negative when it holds a negation or aversion
+        word, or starts with a contrast that names the rejected side ("rather than X",
+        "instead of X", or "over X" after a preference word); "but" starts a new clause,
+        and so does "and", "while" or "whereas" before a preference verb ("... and
+        prefer Y").
+    */
+    static std::vector<std::pair<std::string, double>> polar_clauses(std::string_view sentence) {
         std::vector<std::string> words;
-        text::tokenize_words(s, words);
-        return has_word(words, {"not", "don't", "dont", "never", "hate", "hates", "dislike", "dislikes", "avoid",
-                                "avoids", "no", "can't", "cannot", "allergic", "won't", "isn't"});
+        text::tokenize_words(sentence, words);
+        static constexpr std::string_view negative[] = {
+            "not", "don't", "dont", "never", "hate", "hates", "dislike", "dislikes", "avoid", "avoids", "no",
+            "can't", "cannot", "allergic", "won't", "isn't", "aversion", "averse", "ineffective", "dread",
+            "tired", "overwhelming", "uncomfortable", "boring", "distracting", "demotivating", "unappealing",
+            "without", "against", "less", "stop"};
+        static constexpr std::string_view preference[] = {"prefer", "prefers", "preferred", "love", "loves", "like",
+                                                          "likes", "enjoy", "enjoys", "favor", "favour", "want",
+                                                          "rather", "opt", "choose", "best"};
+        auto const in = [](std::string_view w, auto const& list) { return std::ranges::find(list, w) != std::end(list); };
+        std::vector<std::pair<std::string, double>> out;
+        std::string current;
+        double polarity = 1.0;
+        bool negated = false;
+        bool prefers = false;
+        auto const flush = [&] {
+            if (!current.empty()) out.emplace_back(current, negated ? -1.0 : polarity);
+            current.clear();
+            polarity = 1.0;
+            negated = prefers = false;
+        };
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            auto const& w = words[i];
+            bool const next_is_preference = i + 1 < words.size() && in(words[i + 1], preference);
+            if (w == "but" || ((w == "and" || w == "while" || w == "whereas") && next_is_preference)) {
+                flush();
+                continue;
+            }
+            if ((w == "rather" && i + 1 < words.size() && words[i + 1] == "than") ||
+                (w == "instead" && i + 1 < words.size() && words[i + 1] == "of") || (w == "over" && prefers)) {
+                flush();
+                polarity = -1.0;
+                if (w != "over") ++i;
+                continue;
+            }
+            if (in(w, negative)) negated = true;
+            if (in(w, preference)) prefers = true;
+            current += (current.empty() ? "" : " ") + w;
+        }
+        flush();
+        return out;
     }
 
     /// Decision prediction: score options by the evidence sentences mentioning their distinctive terms.
@@ -254,6 +299,18 @@ private:
             for (auto const& t : option_terms[i]) ++df[t];
         }
         auto const sentences = detail::split_evidence(analyzer_, ev);
+        // Preferences come as contrasts ("an aversion to online courses and prefer
+        // in-person classes"): each clause carries its own polarity, so an option is
+        // supported by the clauses that favour what it names and opposed by the others.
+        struct clause {
+            std::size_t sentence;
+            std::vector<std::string> terms;
+            double polarity;
+        };
+        std::vector<clause> clauses;
+        for (std::size_t s = 0; s < sentences.size(); ++s)
+            for (auto const& [text, polarity] : polar_clauses(sentences[s].text))
+                clauses.push_back({s, detail::unique_terms(analyzer_, text), polarity});
         std::vector<double> raw(n, 0.0);
         std::vector<std::optional<std::size_t>> best_sentence(n);
         std::vector<double> best_support(n, 0.0);
@@ -261,17 +318,17 @@ private:
             double norm = 0;
             for (auto const& t : option_terms[i]) norm += std::log(1.0 + static_cast<double>(n) / static_cast<double>(df[t]));
             if (norm <= 0) continue;
-            for (std::size_t s = 0; s < sentences.size(); ++s) {
+            for (auto const& c : clauses) {
                 double match = 0;
                 for (auto const& t : option_terms[i])
-                    if (std::ranges::binary_search(sentences[s].terms, t))
+                    if (std::ranges::binary_search(c.terms, t))
                         match += std::log(1.0 + static_cast<double>(n) / static_cast<double>(df[t]));
                 if (match <= 0) continue;
-                double const support = (match / norm) * ev[sentences[s].evidence_index].score;
-                raw[i] += negates(sentences[s].text) ? -support : support;
-                if (support > best_support[i]) {
+                double const support = (match / norm) * ev[sentences[c.sentence].evidence_index].score;
+                raw[i] += c.polarity * support;
+                if (c.polarity > 0 && support > best_support[i]) {
                     best_support[i] = support;
-                    best_sentence[i] = s;
+                    best_sentence[i] = c.sentence;
                 }
             }
         }

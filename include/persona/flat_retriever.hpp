@@ -27,7 +27,10 @@ namespace persona {
     `lexical_weight * bm25 + (1 - lexical_weight) * clamp(dot, 0, 1)`, both in [0, 1]
     (the dot product is the cosine for the unit vectors embedders produce); when only
     one side has signal (no query term is indexed, or no query vector of the index's
-    dimension is given) that side takes the whole weight. With `prefer_recent`,
+    dimension is given) that side takes the whole weight. Before fusing, each chunk
+    inherits `neighbour_weight` of the better BM25 score of the chunks added just
+    before and after it within an hour (the same exchange: a reply such as "For
+    walking or running?" is found through the turn it answers). With `prefer_recent`,
     recency (relative to the newest chunk ever added) is blended in. Returns the best
     `k`, ties broken by chunk id. See `detail::hybrid_ranking`.
 
@@ -44,8 +47,9 @@ class flat_retriever {
 public:
     /// Tuning of the fusion.
     struct options {
-        double lexical_weight = 0.5;   ///< weight of BM25 against the vector side
+        double lexical_weight = 0.8;   ///< weight of BM25 against the vector side (measured: docs/quality.md)
         double recency_weight = 0.15;  ///< share of the score given to recency when a query prefers it
+        double neighbour_weight = 0.7; ///< share of an adjacent chunk's keyword score a chunk inherits (same exchange)
         text::bm25_index::parameters bm25{};
     };
 
@@ -98,7 +102,7 @@ public:
         if (!entry) return std::vector<scored_chunk>{};
         auto const query_terms = detail::analyze_query(analyzer_, q.parts);
         std::shared_lock lock(entry->mutex);
-        return entry->ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
+        return entry->ranking.search(query_terms, q, weights());
     }
 
     /// Return the number of chunks indexed for user `u`.
@@ -113,6 +117,10 @@ public:
     options const& get_options() const noexcept { return options_; }
 
 private:
+    detail::fusion_weights weights() const noexcept {
+        return {options_.lexical_weight, options_.recency_weight, options_.neighbour_weight};
+    }
+
     struct user_index {
         mutable std::shared_mutex mutex;
         detail::hybrid_ranking ranking;

@@ -7,7 +7,8 @@ bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../http/scripts/start_server.sh" "$2" "$3" --quiet
 work=$3
-"$bin" "$here/tiny.jsonl" --json >"$work/local.json"
+# In process the engine accepts top_k 50; a server keeps API.md's 20: compare at 20.
+"$bin" "$here/tiny.jsonl" --json --top-k 20 >"$work/local.json"
 PERSONA_API_KEY=$KEY "$bin" "$here/tiny.jsonl" --json --url "$BASE" >"$work/remote.json"
 /usr/bin/python3 "$here/check_report.py" "$work/remote.json" "$work/local.json"
 set +e

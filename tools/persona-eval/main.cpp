@@ -172,8 +172,12 @@ int main(int argc, char** argv) {
 #endif
     }
 
+    // In process the evaluation looks as deep as recall@50 needs; over HTTP API.md's 20 holds.
+    persona::engine_options deep;
+    deep.max_top_k = 50;
     if (f.preset == "basic") {
-        persona::basic_engine engine;
+        persona::basic_engine engine(persona::memory_store{}, persona::hashing_embedder{}, persona::flat_retriever{},
+                                     persona::extractive_answerer{}, deep);
         return run(engine, *data, f, "preset basic");
     }
 #if PERSONA_EVAL_WITH_FAISS
@@ -184,7 +188,8 @@ int main(int argc, char** argv) {
         } catch (std::invalid_argument const& e) {
             usage(e.what());
         }
-        persona::faiss_engine engine(persona::memory_store{}, persona::hashing_embedder{}, std::move(*retriever));
+        persona::faiss_engine engine(persona::memory_store{}, persona::hashing_embedder{}, std::move(*retriever),
+                                     persona::extractive_answerer{}, deep);
         return run(engine, *data, f, "preset faiss (" + f.faiss_spec + ")");
     }
 #endif
@@ -206,7 +211,8 @@ int main(int argc, char** argv) {
                 std::cerr << "persona-eval: " << store.error().message << "\n";
                 return 1;
             }
-            persona::sqlite_engine engine(std::move(*store));
+            persona::sqlite_engine engine(std::move(*store), persona::hashing_embedder{}, persona::flat_retriever{},
+                                          persona::extractive_answerer{}, deep);
             rc = run(engine, *data, f, "preset sqlite");
         }
         remove_db();

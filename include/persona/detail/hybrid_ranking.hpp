@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -70,6 +71,14 @@ inline double dot(std::span<float const> a, std::span<float const> b) noexcept {
     return static_cast<double>((s0 + s1) + (s2 + s3));
 }
 
+/** How a search weighs its signals (see `hybrid_ranking::search`). */
+struct fusion_weights {
+    double lexical = 0.5;    ///< BM25's share against the vector side
+    double recency = 0.15;   ///< recency's share when the query prefers recent chunks
+    double neighbour = 0.0;  ///< share of an adjacent chunk's lexical score a chunk inherits
+    std::chrono::seconds neighbour_window{3600}; ///< adjacent chunks this close in time are neighbours
+};
+
 /** What a vector index found for a query: slots to score, and a bound on the rest.
 
     Every live slot not listed has a cosine of at most `bound` with the query (exact
@@ -98,7 +107,8 @@ public:
     void add(chunk const& c, std::span<std::string const> terms) {
         if (auto const it = by_chunk_.find(c.chunk_id); it != by_chunk_.end()) kill(it->second);
         auto const slot = static_cast<std::uint32_t>(slots_.size());
-        slots_.push_back({c.chunk_id, c.item_id, c.time, true});
+        slots_.push_back({c.chunk_id, c.item_id, c.time, true, c.ordinal});
+        history_.insert(key_of(slot));
         if (live_bits_.size() * 8 < slots_.size()) live_bits_.push_back(0);
         set_live_bit(slot, true);
         vectors_.insert(vectors_.end(), c.embedding.begin(), c.embedding.end());
@@ -146,6 +156,8 @@ public:
         by_chunk_.clear();
         by_item_.clear();
         live_bits_.assign((slots_.size() + 7) / 8, 0);
+        history_.clear();
+        for (std::uint32_t s = 0; s < slots_.size(); ++s) history_.insert(key_of(s));
         for (std::uint32_t s = 0; s < slots_.size(); ++s) {
             by_chunk_[slots_[s].chunk_id] = s;
             by_item_[slots_[s].item_id].push_back(s);
@@ -167,11 +179,14 @@ public:
         is exact the result equals the full scan's.
     */
     std::vector<scored_chunk> search(std::span<analyzed_part const> parts, search_query const& q,
-                                     double lexical_weight, double recency_weight,
+                                     fusion_weights const& weights,
                                      vector_shortlist const* shortlist = nullptr) const {
         std::vector<scored_chunk> hits;
         if (q.k == 0 || by_chunk_.empty()) return hits;
-        std::vector<double> const lexical = lexical_scores(parts);
+        double const lexical_weight = weights.lexical;
+        double const recency_weight = weights.recency;
+        std::vector<double> lexical = lexical_scores(parts);
+        if (!lexical.empty() && weights.neighbour > 0) spread_to_neighbours(lexical, weights);
         bool const has_lexical = !lexical.empty();
         bool const has_vector = dimension_ != 0 && q.vector.size() == dimension_;
         double const lw = has_lexical ? (has_vector ? lexical_weight : 1.0) : 0.0;
@@ -247,6 +262,30 @@ public:
     std::span<std::uint8_t const> live_bitmap() const noexcept { return live_bits_; }
 
 private:
+    /// A turn of a conversation often means little alone ("For walking or running?"):
+    /// each chunk inherits `neighbour` of the better lexical score of the chunks just
+    /// before and after it in the user's history (`history_less`), when those are within
+    /// `neighbour_window` in time (the same exchange). Then rescaled to a maximum of 1.
+    void spread_to_neighbours(std::vector<double>& lexical, fusion_weights const& w) const {
+        std::vector<double> const own = lexical;
+        auto const near = [&](history_key const& a, history_key const& b) {
+            auto const d = a.time - b.time;
+            return d <= w.neighbour_window && -d <= w.neighbour_window;
+        };
+        double top = 0;
+        for (auto it = history_.begin(); it != history_.end(); ++it) {
+            double best = 0;
+            if (it != history_.begin())
+                if (auto const prev = std::prev(it); near(*it, *prev)) best = own[prev->slot];
+            if (auto const next = std::next(it); next != history_.end() && near(*it, *next))
+                best = std::max(best, own[next->slot]);
+            lexical[it->slot] = own[it->slot] + w.neighbour * best;
+            top = std::max(top, lexical[it->slot]);
+        }
+        if (top > 1)
+            for (auto& v : lexical) v /= top;
+    }
+
     /// Lexical score per slot: each part scored on its own (normalised to [0, 1]), then
     /// averaged by part weight, so a long earlier turn cannot outweigh a short latest one.
     /// Parts with no indexed term take no share. Empty when no part has a known term.
@@ -271,7 +310,55 @@ private:
         std::string item_id;
         timestamp time{};
         bool live = false;
+        std::uint32_t ordinal = 1;
     };
+
+    /// The order in which chunks follow each other in the user's history: time, then
+    /// item id in natural order ("m9" before "m10"), then position in the item. It is
+    /// the same whatever order chunks were added in (a restart re-adds them in the
+    /// store's order), so neighbours, and with them scores, do not depend on it.
+    struct history_key {
+        timestamp time{};
+        std::string item_id;
+        std::uint32_t ordinal = 1;
+        std::uint32_t slot = 0; // distinct entries for a chunk id added twice before compaction
+    };
+    struct history_less {
+        static int natural_compare(std::string_view a, std::string_view b) noexcept {
+            std::size_t i = 0, j = 0;
+            auto const digit = [](char c) { return c >= '0' && c <= '9'; };
+            while (i < a.size() && j < b.size()) {
+                if (digit(a[i]) && digit(b[j])) {
+                    std::size_t ie = i, je = j;
+                    while (ie < a.size() && digit(a[ie])) ++ie;
+                    while (je < b.size() && digit(b[je])) ++je;
+                    std::size_t iz = i, jz = j; // skip leading zeros
+                    while (iz + 1 < ie && a[iz] == '0') ++iz;
+                    while (jz + 1 < je && b[jz] == '0') ++jz;
+                    if (ie - iz != je - jz) return ie - iz < je - jz ? -1 : 1;
+                    if (int const c = a.substr(iz, ie - iz).compare(b.substr(jz, je - jz)); c != 0) return c;
+                    i = ie;
+                    j = je;
+                } else {
+                    if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
+                    ++i;
+                    ++j;
+                }
+            }
+            if (i < a.size() || j < b.size()) return i < a.size() ? 1 : -1;
+            return a.compare(b); // "m01" and "m1": still a strict order
+        }
+        bool operator()(history_key const& x, history_key const& y) const noexcept {
+            if (x.time != y.time) return x.time < y.time;
+            if (int const c = natural_compare(x.item_id, y.item_id); c != 0) return c < 0;
+            if (x.ordinal != y.ordinal) return x.ordinal < y.ordinal;
+            return x.slot < y.slot;
+        }
+    };
+
+    history_key key_of(std::uint32_t slot) const noexcept {
+        return {slots_[slot].time, slots_[slot].item_id, slots_[slot].ordinal, slot};
+    }
 
     double recency(std::size_t s) const {
         double const age_days = std::chrono::duration<double>(newest_ - slots_[s].time).count() / 86400.0;
@@ -285,6 +372,7 @@ private:
     }
 
     void kill(std::uint32_t slot) {
+        history_.erase(key_of(slot));
         slots_[slot].live = false;
         set_live_bit(slot, false);
         lexical_.remove(slot);
@@ -296,6 +384,7 @@ private:
     std::vector<slot_info> slots_;
     std::vector<float> vectors_;
     std::vector<std::uint8_t> live_bits_;
+    std::set<history_key, history_less> history_; // live slots in history order
     text::bm25_index lexical_;
     std::unordered_map<std::string, std::uint32_t> by_chunk_;
     std::unordered_map<std::string, std::vector<std::uint32_t>> by_item_;

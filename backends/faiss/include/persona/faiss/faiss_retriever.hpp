@@ -107,8 +107,9 @@ public:
     struct options {
         /// `faiss::index_factory` description, such as "IDMap,Flat", "HNSW32" or "IVF64,Flat".
         std::string spec = "IDMap,Flat";
-        double lexical_weight = 0.5;  ///< weight of BM25 against the vector side
+        double lexical_weight = 0.8;  ///< weight of BM25 against the vector side (measured: docs/quality.md)
         double recency_weight = 0.15; ///< share of the score given to recency when a query prefers it
+        double neighbour_weight = 0.7; ///< share of an adjacent chunk's keyword score a chunk inherits (same exchange)
         text::bm25_index::parameters bm25{};
         std::size_t shortlist = 64;   ///< nearest chunks FAISS returns per search (at least `2k` are asked)
         int ef_search = 64;           ///< HNSW search breadth (raised to the shortlist size when smaller)
@@ -238,7 +239,7 @@ public:
         bool const vector_side = index && q.k > 0 && ranking.dimension() != 0 &&
                                  q.vector.size() == ranking.dimension() && ranking.size() >= options_.exact_below;
         if (!vector_side)
-            return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
+            return ranking.search(query_terms, q, weights());
 
         auto const live = ranking.size();
         // Twice k at least: a shortlist of exactly k would bound the rest by the k-th
@@ -258,7 +259,7 @@ public:
             // Some index types take no search parameters (IndexRefine) or no selector:
             // answer exactly instead, and count it.
             record_failure(shared_->search_failures, e.what());
-            return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight);
+            return ranking.search(query_terms, q, weights());
         }
         std::vector<std::uint32_t> slots;
         slots.reserve(labels.size());
@@ -273,7 +274,7 @@ public:
                                  ? static_cast<double>(distances.back())
                                  : -1.0;
         detail::vector_shortlist const shortlist{slots, bound};
-        return ranking.search(query_terms, q, options_.lexical_weight, options_.recency_weight, &shortlist);
+        return ranking.search(query_terms, q, weights(), &shortlist);
     }
 
     /// Return the number of chunks indexed for user `u`.
@@ -380,6 +381,10 @@ public:
     options const& get_options() const noexcept { return options_; }
 
 private:
+    detail::fusion_weights weights() const noexcept {
+        return {options_.lexical_weight, options_.recency_weight, options_.neighbour_weight};
+    }
+
     struct user_index {
         mutable std::shared_mutex mutex;
         detail::hybrid_ranking ranking;
