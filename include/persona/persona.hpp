@@ -19,5 +19,6 @@
 #include <persona/time.hpp>
 #include <persona/traits.hpp>
 #include <persona/types.hpp>
+#include <persona/word_vector_embedder.hpp>
 
 #endif
