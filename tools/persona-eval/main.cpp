@@ -2,7 +2,7 @@
 // (../shared/eval/README.md's format): evidence recall@k, choice accuracy, answer F1,
 // latency and ingest throughput.
 //
-//   persona-eval FILE [--preset basic|faiss|sqlite] [--faiss-spec SPEC]
+//   persona-eval FILE [--preset basic|faiss|sqlite] [--faiss-spec SPEC] [--word-vectors FILE.pvec]
 //   persona-eval FILE --url http://host:port [--key KEY]      (or PERSONA_API_KEY)
 //       [--json] [--progress | --no-progress] [--top-k N] [--batch N]
 //       [--limit-users N] [--limit-queries N]
@@ -11,6 +11,7 @@
 #include <persona/eval/runner.hpp>
 #include <persona/json.hpp>
 #include <persona/presets.hpp>
+#include <persona/word_vector_embedder.hpp>
 #if PERSONA_EVAL_WITH_HTTP
 #include <persona/http/beast_transport.hpp>
 #include <persona/remote_api.hpp>
@@ -37,6 +38,7 @@ namespace {
 struct flags {
     std::string file;
     std::string preset = "basic";
+    std::string word_vectors; ///< with --preset basic: embed with these word vectors instead of hashing
     std::string faiss_spec = "IDMap,Flat";
     std::string url;
     std::string key;
@@ -47,7 +49,7 @@ struct flags {
 
 [[noreturn]] void usage(std::string const& why) {
     if (!why.empty()) std::cerr << "persona-eval: " << why << "\n\n";
-    std::cerr << "usage: persona-eval FILE [--preset basic|faiss|sqlite] [--faiss-spec SPEC]\n"
+    std::cerr << "usage: persona-eval FILE [--preset basic|faiss|sqlite] [--faiss-spec SPEC] [--word-vectors FILE.pvec]\n"
                  "       persona-eval FILE --url http://HOST:PORT [--key KEY (default: $PERSONA_API_KEY)]\n"
                  "         [--json] [--progress | --no-progress] [--top-k N (default 50)] [--batch N (default 100)]\n"
                  "         [--limit-users N] [--limit-queries N (per user)]\n";
@@ -134,6 +136,7 @@ int main(int argc, char** argv) {
             preset_given = true;
         }
         else if (a == "--faiss-spec") f.faiss_spec = value();
+        else if (a == "--word-vectors") f.word_vectors = value();
         else if (a == "--url") f.url = value();
         else if (a == "--key") f.key = value();
         else if (a == "--json") f.json = true;
@@ -175,6 +178,16 @@ int main(int argc, char** argv) {
     // In process the evaluation looks as deep as recall@50 needs; over HTTP API.md's 20 holds.
     persona::engine_options deep;
     deep.max_top_k = 50;
+    if (f.preset == "basic" && !f.word_vectors.empty()) {
+        auto embedder = persona::word_vector_embedder::load(f.word_vectors);
+        if (!embedder) {
+            std::cerr << "persona-eval: " << embedder.error().message << "\n";
+            return 1;
+        }
+        persona::engine<persona::memory_store, persona::word_vector_embedder, persona::flat_retriever, persona::extractive_answerer> engine(
+            persona::memory_store{}, std::move(*embedder), persona::flat_retriever{}, persona::extractive_answerer{}, deep);
+        return run(engine, *data, f, "preset basic with word vectors");
+    }
     if (f.preset == "basic") {
         persona::basic_engine engine(persona::memory_store{}, persona::hashing_embedder{}, persona::flat_retriever{},
                                      persona::extractive_answerer{}, deep);
