@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -23,7 +25,9 @@ namespace {
 
 std::filesystem::path test_dir() {
     char const* root = std::getenv("PERSONA_TEST_TMP");
-    auto dir = std::filesystem::path(root ? root : "/tmp") / "word-vectors";
+    // One directory per process: ctest runs test cases as parallel processes, and each
+    // writes its own files (a shared path would be read while another process rewrites it).
+    auto dir = std::filesystem::path(root ? root : "/tmp") / ("word-vectors-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     return dir;
 }
