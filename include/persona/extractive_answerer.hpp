@@ -6,6 +6,7 @@
 
 #include <persona/concepts.hpp>
 #include <persona/detail/evidence_text.hpp>
+#include <persona/soft_terms.hpp>
 #include <persona/text/analyzer.hpp>
 #include <persona/traits.hpp>
 
@@ -33,8 +34,11 @@ namespace persona {
     Every quoted sentence is followed by its citation: type, title and date.
 
     With `options` it predicts a decision: each option is scored by the evidence
-    sentences that mention its distinctive terms (negated or disliked mentions count
-    against it), and the best-scoring option is the `choice`.
+    clauses that mention its distinctive terms (a clause that rejects what it names,
+    "I avoid X" or "rather than X", counts against the option; an option that itself
+    rejects it, "with no X", turns that around), and the best-scoring option is the
+    `choice`. With `options::soft` on, an option's word also matches the similar
+    words of the evidence ("smartphone" and "mobile"), weighted by their similarity.
 
     @par Thread safety
     Distinct objects: safe. Shared objects: safe (`answer` is const, keeps no state).
@@ -45,6 +49,8 @@ public:
     struct options {
         double min_evidence_score = 0.05; ///< evidence scoring less is ignored
         std::size_t max_sentences = 2;    ///< sentences quoted in an answer
+        soft_terms soft{};                ///< with word vectors, options also match similar evidence words
+        double assistant_weight = 0.1;    ///< weight in decisions of what an assistant said (lines "Assistant: ...")
     };
 
     extractive_answerer() = default;
@@ -251,7 +257,8 @@ private:
             "not", "don't", "dont", "never", "hate", "hates", "dislike", "dislikes", "avoid", "avoids", "no",
             "can't", "cannot", "allergic", "won't", "isn't", "aversion", "averse", "ineffective", "dread",
             "tired", "overwhelming", "uncomfortable", "boring", "distracting", "demotivating", "unappealing",
-            "without", "against", "less", "stop"};
+            "without", "against", "less", "stop", "away", "tedious", "annoying", "frustrating", "detest", "loathe",
+            "nauseous", "stressful", "uninterested", "refuse", "neither", "nor", "too"};
         static constexpr std::string_view preference[] = {"prefer", "prefers", "preferred", "love", "loves", "like",
                                                           "likes", "enjoy", "enjoys", "favor", "favour", "want",
                                                           "rather", "opt", "choose", "best"};
@@ -289,44 +296,121 @@ private:
         return out;
     }
 
-    /// Decision prediction: score options by the evidence sentences mentioning their distinctive terms.
+    /// A term with the vector of the word it came from (empty without soft matching) and
+    /// the polarity of its clause.
+    struct polar_term {
+        std::string term;
+        word_vector vector;
+        double polarity = 1.0;
+    };
+
+    /// The distinct terms of `text`, sorted, each with its vector and the polarity of the
+    /// clause it first appears in (see `polar_clauses`).
+    std::vector<polar_term> polar_terms(std::string_view text) const {
+        std::vector<polar_term> out;
+        std::vector<std::string> terms, words;
+        for (auto const& [clause, polarity] : polar_clauses(text)) {
+            terms.clear();
+            words.clear();
+            analyzer_.terms(clause, terms, &words);
+            for (std::size_t i = 0; i < terms.size(); ++i)
+                if (std::ranges::none_of(out, [&](polar_term const& t) { return t.term == terms[i]; }))
+                    out.push_back({terms[i], options_.soft.lookup(words[i], terms[i]), polarity});
+        }
+        std::ranges::sort(out, {}, &polar_term::term);
+        return out;
+    }
+
+    /// The distinct terms of an option, sorted, with their vectors. A term is negative
+    /// after a word that rejects it within the option ("with no ads", "minimal grinding"),
+    /// unless that word opens the option (a title such as "No Man's Sky").
+    std::vector<polar_term> option_terms(std::string_view option) const {
+        static constexpr std::string_view rejecting[] = {"no", "without", "minimal", "zero", "fewer", "less", "non", "not"};
+        std::vector<std::string> words, terms, surface;
+        text::tokenize_words(option, words);
+        std::vector<polar_term> out;
+        bool negated = false;
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            auto const& w = words[i];
+            if (w == "and" || w == "but" || w == "with") negated = false;
+            if (i > 0 && std::ranges::find(rejecting, w) != std::end(rejecting)) negated = true;
+            terms.clear();
+            surface.clear();
+            analyzer_.terms(w, terms, &surface);
+            for (std::size_t j = 0; j < terms.size(); ++j)
+                if (std::ranges::none_of(out, [&](polar_term const& t) { return t.term == terms[j]; }))
+                    out.push_back({terms[j], options_.soft.lookup(surface[j], terms[j]), negated ? -1.0 : 1.0});
+        }
+        std::ranges::sort(out, {}, &polar_term::term);
+        return out;
+    }
+
+    /// How well term `t` is matched by `clause`: 1 for the same term, else the best
+    /// soft match times its weight (0 without soft matching).
+    double term_match(polar_term const& t, std::span<polar_term const> clause) const {
+        auto const it = std::ranges::lower_bound(clause, t.term, {}, &polar_term::term);
+        if (it != clause.end() && it->term == t.term) return 1.0;
+        if (!options_.soft.enabled() || !t.vector) return 0.0;
+        float best = 0;
+        for (auto const& c : clause) best = std::max(best, options_.soft.match(t.vector, c.vector));
+        return options_.soft.get_options().weight * static_cast<double>(best);
+    }
+
+    /// Decision prediction: score options by the evidence clauses mentioning their distinctive terms.
     result<persona::answer> decide(answer_context const& ctx, std::span<evidence const> ev, std::string const& name) const {
         std::size_t const n = ctx.options.size();
-        std::vector<std::vector<std::string>> option_terms(n);
+        std::vector<std::vector<polar_term>> option_terms(n);
         std::map<std::string, std::size_t> df;
         for (std::size_t i = 0; i < n; ++i) {
-            option_terms[i] = detail::unique_terms(analyzer_, ctx.options[i]);
-            for (auto const& t : option_terms[i]) ++df[t];
+            option_terms[i] = this->option_terms(ctx.options[i]);
+            for (auto const& t : option_terms[i]) ++df[t.term];
         }
-        auto const sentences = detail::split_evidence(analyzer_, ev);
+        // What an assistant proposed in a conversation is not what the user prefers: the
+        // user's reply is ("I'll go with option 1, the in-person course").
+        auto const turns = detail::split_evidence_turns(analyzer_, ev);
+        std::vector<detail::evidence_sentence> sentences;
+        std::vector<double> speaker_weight;
+        for (auto const& t : turns) {
+            sentences.push_back(t.sentence);
+            speaker_weight.push_back(detail::is_assistant_label(t.speaker) ? options_.assistant_weight : 1.0);
+        }
         // Preferences come as contrasts ("an aversion to online courses and prefer
         // in-person classes"): each clause carries its own polarity, so an option is
         // supported by the clauses that favour what it names and opposed by the others.
         struct clause {
             std::size_t sentence;
-            std::vector<std::string> terms;
+            std::vector<polar_term> terms;
             double polarity;
         };
         std::vector<clause> clauses;
         for (std::size_t s = 0; s < sentences.size(); ++s)
             for (auto const& [text, polarity] : polar_clauses(sentences[s].text))
-                clauses.push_back({s, detail::unique_terms(analyzer_, text), polarity});
+                clauses.push_back({s, polar_terms(text), polarity});
         std::vector<double> raw(n, 0.0);
         std::vector<std::optional<std::size_t>> best_sentence(n);
         std::vector<double> best_support(n, 0.0);
         for (std::size_t i = 0; i < n; ++i) {
+            auto const idf = [&](polar_term const& t) {
+                return std::log(1.0 + static_cast<double>(n) / static_cast<double>(df[t.term]));
+            };
             double norm = 0;
-            for (auto const& t : option_terms[i]) norm += std::log(1.0 + static_cast<double>(n) / static_cast<double>(df[t]));
+            for (auto const& t : option_terms[i]) norm += idf(t);
             if (norm <= 0) continue;
             for (auto const& c : clauses) {
-                double match = 0;
+                // An option term in a rejecting part of the option ("with no ads") agrees
+                // with a clause that rejects it too.
+                double agree = 0, weight = 0;
                 for (auto const& t : option_terms[i])
-                    if (std::ranges::binary_search(c.terms, t))
-                        match += std::log(1.0 + static_cast<double>(n) / static_cast<double>(df[t]));
-                if (match <= 0) continue;
-                double const support = (match / norm) * ev[sentences[c.sentence].evidence_index].score;
-                raw[i] += c.polarity * support;
-                if (c.polarity > 0 && support > best_support[i]) {
+                    if (double const m = term_match(t, c.terms); m > 0) {
+                        agree += m * idf(t) * t.polarity;
+                        weight += m * idf(t);
+                    }
+                if (weight <= 0) continue;
+                double const support =
+                    (weight / norm) * ev[sentences[c.sentence].evidence_index].score * speaker_weight[c.sentence];
+                double const sign = c.polarity * (agree >= 0 ? 1.0 : -1.0);
+                raw[i] += sign * support;
+                if (sign > 0 && support > best_support[i]) {
                     best_support[i] = support;
                     best_sentence[i] = c.sentence;
                 }

@@ -51,6 +51,7 @@ public:
         double recency_weight = 0.15;  ///< share of the score given to recency when a query prefers it
         double neighbour_weight = 0.7; ///< share of an adjacent chunk's keyword score a chunk inherits (same exchange)
         text::bm25_index::parameters bm25{};
+        soft_terms soft{};             ///< soft term matching through word vectors; off by default
     };
 
     flat_retriever() = default;
@@ -65,7 +66,9 @@ public:
         if (chunks.empty()) return {};
         // Analyze outside the lock: it is the expensive part.
         std::vector<std::vector<std::string>> terms(chunks.size());
-        for (std::size_t i = 0; i < chunks.size(); ++i) analyzer_.terms(chunks[i].text, terms[i]);
+        std::vector<std::vector<std::string>> words(options_.soft.enabled() ? chunks.size() : 0);
+        for (std::size_t i = 0; i < chunks.size(); ++i)
+            analyzer_.terms(chunks[i].text, terms[i], words.empty() ? nullptr : &words[i]);
         auto const entry = users_.find_or_create(u);
         std::unique_lock lock(entry->mutex);
         std::size_t dim = entry->ranking.dimension();
@@ -75,8 +78,9 @@ public:
                 return make_error(errc::invalid_request,
                                   "chunk '" + c.chunk_id + "' has an embedding of dimension " +
                                       std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
-        if (entry->ranking.size() == 0) entry->ranking.reset(dim, options_.bm25);
-        for (std::size_t i = 0; i < chunks.size(); ++i) entry->ranking.add(chunks[i], terms[i]);
+        if (entry->ranking.size() == 0) entry->ranking.reset(dim, options_.bm25, options_.soft);
+        for (std::size_t i = 0; i < chunks.size(); ++i)
+            entry->ranking.add(chunks[i], terms[i], words.empty() ? std::span<std::string const>{} : words[i]);
         return {};
     }
 
@@ -100,7 +104,7 @@ public:
     [[nodiscard]] result<std::vector<scored_chunk>> search(user_ref const& u, search_query const& q) const {
         auto const entry = users_.find(u);
         if (!entry) return std::vector<scored_chunk>{};
-        auto const query_terms = detail::analyze_query(analyzer_, q.parts);
+        auto const query_terms = detail::analyze_query(analyzer_, q.parts, options_.soft);
         std::shared_lock lock(entry->mutex);
         return entry->ranking.search(query_terms, q, weights());
     }

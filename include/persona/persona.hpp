@@ -15,10 +15,12 @@
 #include <persona/json.hpp>
 #include <persona/memory_store.hpp>
 #include <persona/presets.hpp>
+#include <persona/soft_terms.hpp>
 #include <persona/summarizer.hpp>
 #include <persona/time.hpp>
 #include <persona/traits.hpp>
 #include <persona/types.hpp>
 #include <persona/word_vector_embedder.hpp>
+#include <persona/word_vectors.hpp>
 
 #endif

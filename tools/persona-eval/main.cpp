@@ -39,6 +39,7 @@ struct flags {
     std::string file;
     std::string preset = "basic";
     std::string word_vectors; ///< with --preset basic: embed with these word vectors instead of hashing
+    bool soft_terms = false;  ///< with --word-vectors: soft term matching in ranking and decisions too
     std::string faiss_spec = "IDMap,Flat";
     std::string url;
     std::string key;
@@ -49,7 +50,7 @@ struct flags {
 
 [[noreturn]] void usage(std::string const& why) {
     if (!why.empty()) std::cerr << "persona-eval: " << why << "\n\n";
-    std::cerr << "usage: persona-eval FILE [--preset basic|faiss|sqlite] [--faiss-spec SPEC] [--word-vectors FILE.pvec]\n"
+    std::cerr << "usage: persona-eval FILE [--preset basic|faiss|sqlite] [--faiss-spec SPEC] [--word-vectors FILE.pvec [--soft-terms]]\n"
                  "       persona-eval FILE --url http://HOST:PORT [--key KEY (default: $PERSONA_API_KEY)]\n"
                  "         [--json] [--progress | --no-progress] [--top-k N (default 50)] [--batch N (default 100)]\n"
                  "         [--limit-users N] [--limit-queries N (per user)]\n";
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
         }
         else if (a == "--faiss-spec") f.faiss_spec = value();
         else if (a == "--word-vectors") f.word_vectors = value();
+        else if (a == "--soft-terms") f.soft_terms = true;
         else if (a == "--url") f.url = value();
         else if (a == "--key") f.key = value();
         else if (a == "--json") f.json = true;
@@ -154,6 +156,8 @@ int main(int argc, char** argv) {
     if (f.file.empty()) usage("which file? (e.g. ../shared/eval/locomo/locomo-dev.jsonl)");
     if (f.run.top_k == 0 || f.run.ingest_batch == 0) usage("--top-k and --batch must be at least 1");
     if (!f.url.empty() && preset_given) usage("--preset and --url choose the target: give one");
+    if (f.soft_terms && f.word_vectors.empty()) usage("--soft-terms needs --word-vectors FILE");
+    if (!f.word_vectors.empty() && f.preset != "basic") usage("--word-vectors goes with --preset basic");
 
     auto data = persona::eval::read_dataset(f.file);
     if (!data) {
@@ -184,9 +188,17 @@ int main(int argc, char** argv) {
             std::cerr << "persona-eval: " << embedder.error().message << "\n";
             return 1;
         }
+        persona::flat_retriever::options retrieval;
+        persona::extractive_answerer::options answering;
+        if (f.soft_terms) {
+            retrieval.soft = persona::soft_terms(embedder->get_vectors());
+            answering.soft = persona::soft_terms(embedder->get_vectors());
+        }
         persona::engine<persona::memory_store, persona::word_vector_embedder, persona::flat_retriever, persona::extractive_answerer> engine(
-            persona::memory_store{}, std::move(*embedder), persona::flat_retriever{}, persona::extractive_answerer{}, deep);
-        return run(engine, *data, f, "preset basic with word vectors");
+            persona::memory_store{}, std::move(*embedder), persona::flat_retriever(retrieval),
+            persona::extractive_answerer(answering), deep);
+        return run(engine, *data, f, f.soft_terms ? "preset basic with word vectors and soft terms"
+                                                  : "preset basic with word vectors");
     }
     if (f.preset == "basic") {
         persona::basic_engine engine(persona::memory_store{}, persona::hashing_embedder{}, persona::flat_retriever{},

@@ -12,6 +12,7 @@
 #include <persona/traits.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,6 +39,49 @@ inline std::vector<evidence_sentence> split_evidence(text::analyzer const& a, st
     std::vector<evidence_sentence> out;
     for (std::size_t i = 0; i < ev.size(); ++i)
         for (auto s : text::split_sentences(ev[i].chunk.text)) out.push_back({s, i, unique_terms(a, s)});
+    return out;
+}
+
+/// The speaker label that starts `line` ("Assistant" in "Assistant: Sure..."): up to
+/// four words before a colon near the start; empty when the line has none.
+inline std::string_view speaker_label(std::string_view line) {
+    auto const colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 40) return {};
+    auto const label = line.substr(0, colon);
+    if (std::ranges::count(label, ' ') > 3 || label.find_first_of("0123456789.!?\"") != std::string_view::npos) return {};
+    return label;
+}
+
+/// Whether a speaker label names an assistant rather than a person ("Assistant", "AI", "Bot").
+inline bool is_assistant_label(std::string_view label) {
+    std::string folded;
+    for (char c : label) folded += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (std::string_view a : {"assistant", "ai", "bot", "chatbot", "system", "agent", "model", "gpt", "chatgpt", "claude"})
+        if (folded == a || folded.ends_with(" " + std::string(a))) return true;
+    return false;
+}
+
+/// One sentence of a conversation line, with the line's speaker label.
+struct spoken_sentence {
+    evidence_sentence sentence;
+    std::string_view speaker; ///< the label of the line the sentence is in; empty when none
+};
+
+/// Split every piece of evidence into lines, and each line into sentences tagged with the
+/// line's speaker, so that no sentence runs from one speaker's turn into the next.
+inline std::vector<spoken_sentence> split_evidence_turns(text::analyzer const& a, std::span<evidence const> ev) {
+    std::vector<spoken_sentence> out;
+    for (std::size_t i = 0; i < ev.size(); ++i) {
+        std::string_view rest = ev[i].chunk.text;
+        std::string_view speaker;
+        while (!rest.empty()) {
+            auto const end = rest.find('\n');
+            auto const line = rest.substr(0, end);
+            rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+            if (auto const label = speaker_label(line); !label.empty()) speaker = label;
+            for (auto s : text::split_sentences(line)) out.push_back({{s, i, unique_terms(a, s)}, speaker});
+        }
+    }
     return out;
 }
 

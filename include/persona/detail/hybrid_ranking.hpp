@@ -4,6 +4,7 @@
 // Not API. The per-user state and scoring shared by persona's retrievers: slot
 // bookkeeping, a BM25 index, a contiguous vector matrix, fusion and top-k.
 
+#include <persona/soft_terms.hpp>
 #include <persona/text/analyzer.hpp>
 #include <persona/text/bm25.hpp>
 #include <persona/types.hpp>
@@ -17,29 +18,43 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace persona::detail {
 
-/// One query part after analysis: its distinct terms (weight = count) and the part's weight.
+/// One query part after analysis: its distinct terms (weight = count), sorted, and the
+/// part's weight; with soft matching, each term's word vector too.
 struct analyzed_part {
     std::vector<text::weighted_term> terms;
     double weight = 1.0;
+    std::vector<word_vector> vectors; ///< one per term when `soft_terms` is on, else empty
 };
 
 /// Analyze weighted query parts; each part keeps its own terms so it is scored on its own.
-inline std::vector<analyzed_part> analyze_query(text::analyzer const& analyzer, std::span<query_part const> parts) {
+inline std::vector<analyzed_part> analyze_query(text::analyzer const& analyzer, std::span<query_part const> parts,
+                                                soft_terms const& soft = {}) {
     std::vector<analyzed_part> out;
     std::vector<std::string> terms;
+    std::vector<std::string> words;
     for (auto const& part : parts) {
         if (part.weight <= 0) continue;
         terms.clear();
-        analyzer.terms(part.text, terms);
+        words.clear();
+        analyzer.terms(part.text, terms, soft.enabled() ? &words : nullptr);
         if (terms.empty()) continue;
-        std::map<std::string, double> counts; // ordered: summation order must not depend on hashing
-        for (auto& t : terms) counts[std::move(t)] += 1.0;
-        analyzed_part a{{}, part.weight};
-        for (auto& [t, c] : counts) a.terms.push_back({t, c});
+        // Ordered: summation order must not depend on hashing. The first word of a term
+        // gives its vector.
+        std::map<std::string, std::pair<double, std::size_t>> counts;
+        for (std::size_t i = 0; i < terms.size(); ++i) {
+            auto [it, fresh] = counts.try_emplace(std::move(terms[i]), 0.0, i);
+            it->second.first += 1.0;
+        }
+        analyzed_part a{{}, part.weight, {}};
+        for (auto& [t, c] : counts) {
+            a.terms.push_back({t, c.first});
+            if (soft.enabled()) a.vectors.push_back(soft.lookup(words[c.second], t));
+        }
         out.push_back(std::move(a));
     }
     return out;
@@ -94,17 +109,20 @@ struct vector_shortlist {
 class hybrid_ranking {
 public:
     /// Forget everything and expect vectors of `dimension` (0: lexical only).
-    void reset(std::size_t dimension, text::bm25_index::parameters bm25 = {}) {
+    /// With `soft` on, query terms also match the most similar indexed terms (see `soft_terms`).
+    void reset(std::size_t dimension, text::bm25_index::parameters bm25 = {}, soft_terms soft = {}) {
         *this = hybrid_ranking{};
         dimension_ = dimension;
         lexical_ = text::bm25_index(bm25);
+        soft_ = std::move(soft);
     }
 
     std::size_t dimension() const noexcept { return dimension_; }
     std::size_t size() const noexcept { return by_chunk_.size(); }
 
     /// Index `c` with its analyzed `terms`, replacing a live chunk of the same id.
-    void add(chunk const& c, std::span<std::string const> terms) {
+    /// `words[i]`, when given, is the word `terms[i]` came from (for soft matching).
+    void add(chunk const& c, std::span<std::string const> terms, std::span<std::string const> words = {}) {
         if (auto const it = by_chunk_.find(c.chunk_id); it != by_chunk_.end()) kill(it->second);
         auto const slot = static_cast<std::uint32_t>(slots_.size());
         slots_.push_back({c.chunk_id, c.item_id, c.time, true, c.ordinal});
@@ -113,6 +131,10 @@ public:
         set_live_bit(slot, true);
         vectors_.insert(vectors_.end(), c.embedding.begin(), c.embedding.end());
         lexical_.add(slot, terms);
+        if (soft_.enabled() && words.size() == terms.size())
+            for (std::size_t i = 0; i < terms.size(); ++i)
+                if (vocabulary_terms_.insert(terms[i]).second)
+                    if (auto const v = soft_.lookup(words[i], terms[i])) vocabulary_.emplace_back(terms[i], v);
         by_chunk_[c.chunk_id] = slot;
         by_item_[c.item_id].push_back(slot);
         newest_ = std::max(newest_, c.time);
@@ -292,10 +314,17 @@ private:
     std::vector<double> lexical_scores(std::span<analyzed_part const> parts) const {
         std::vector<double> total;
         std::vector<double> part_scores;
+        std::vector<text::weighted_term> expanded;
         double weight_sum = 0;
         for (auto const& p : parts) {
             part_scores.assign(slots_.size(), 0.0);
-            if (lexical_.normalized_scores(p.terms, part_scores) <= 0) continue;
+            std::span<text::weighted_term const> terms = p.terms;
+            if (soft_.enabled() && !p.vectors.empty()) {
+                expanded = p.terms;
+                soft_.expand(p.terms, p.vectors, vocabulary_, expanded);
+                terms = expanded;
+            }
+            if (lexical_.normalized_scores(terms, part_scores) <= 0) continue;
             if (total.empty()) total.assign(slots_.size(), 0.0);
             for (std::size_t s = 0; s < slots_.size(); ++s) total[s] += p.weight * part_scores[s];
             weight_sum += p.weight;
@@ -390,6 +419,11 @@ private:
     std::unordered_map<std::string, std::vector<std::uint32_t>> by_item_;
     std::size_t dead_ = 0;
     timestamp newest_{};
+    soft_terms soft_;
+    // Soft matching: every term ever indexed that has a vector (a term whose chunks are
+    // all gone has no idf and scores nothing), and every term ever looked up.
+    std::vector<std::pair<std::string, word_vector>> vocabulary_;
+    std::unordered_set<std::string> vocabulary_terms_;
 };
 
 } // namespace persona::detail

@@ -84,7 +84,18 @@ public:
         @par Complexity
         Linear in `text.size()`.
     */
-    void terms(std::string_view text, std::vector<std::string>& out) const {
+    void terms(std::string_view text, std::vector<std::string>& out) const { terms(text, out, nullptr); }
+
+    /** Append the terms of `text` to `out`, and to `words` the word each term comes from.
+
+        `(*words)[i]` is the folded word before stemming that gave `out[i]` ("running"
+        for "run"), for callers that look words up elsewhere (`soft_terms`).
+
+        @param text The input, normally UTF-8.
+        @param out Receives the terms after its current contents.
+        @param words When not null, receives one word per term appended to `out`.
+    */
+    void terms(std::string_view text, std::vector<std::string>& out, std::vector<std::string>* words) const {
         detail::for_each_token(text, [&](std::size_t, std::size_t, const std::string& folded) {
             std::string_view word = folded;
             // Check before stripping the possessive: "let's" is a stop word, "let" is not.
@@ -102,6 +113,7 @@ public:
             if (word.size() == 1 && static_cast<unsigned char>(word[0]) < 0x80U &&
                 !detail::is_ascii_digit(static_cast<char32_t>(word[0])))
                 return;
+            if (words != nullptr) words->emplace_back(word);
             std::string& term = out.emplace_back(word);
             // Numbers, times and codes ("3.5", "9:30", "2pm", "b12") must match exactly.
             if (opts_.stem && !detail::has_ascii_digit(term))

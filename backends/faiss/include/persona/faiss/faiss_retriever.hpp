@@ -111,6 +111,7 @@ public:
         double recency_weight = 0.15; ///< share of the score given to recency when a query prefers it
         double neighbour_weight = 0.7; ///< share of an adjacent chunk's keyword score a chunk inherits (same exchange)
         text::bm25_index::parameters bm25{};
+        soft_terms soft{};            ///< soft term matching through word vectors; off by default
         std::size_t shortlist = 64;   ///< nearest chunks FAISS returns per search (at least `2k` are asked)
         int ef_search = 64;           ///< HNSW search breadth (raised to the shortlist size when smaller)
         std::size_t exact_below = 0;  ///< users with fewer chunks are scanned exactly, without FAISS
@@ -170,7 +171,9 @@ public:
     [[nodiscard]] result<void> add(user_ref const& u, std::span<chunk const> chunks) {
         if (chunks.empty()) return {};
         std::vector<std::vector<std::string>> terms(chunks.size());
-        for (std::size_t i = 0; i < chunks.size(); ++i) analyzer_.terms(chunks[i].text, terms[i]);
+        std::vector<std::vector<std::string>> words(options_.soft.enabled() ? chunks.size() : 0);
+        for (std::size_t i = 0; i < chunks.size(); ++i)
+            analyzer_.terms(chunks[i].text, terms[i], words.empty() ? nullptr : &words[i]);
         auto const entry = users_.find_or_create(u);
         std::unique_lock lock(entry->mutex);
         auto& ranking = entry->ranking;
@@ -182,10 +185,10 @@ public:
                                   "chunk '" + c.chunk_id + "' has an embedding of dimension " +
                                       std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
         if (ranking.slot_count() == 0) {
-            if (try_adopt(u, *entry, chunks, terms)) return {};
+            if (try_adopt(u, *entry, chunks, terms, words)) return {};
         }
         if (ranking.size() == 0) {
-            ranking.reset(dim, options_.bm25);
+            ranking.reset(dim, options_.bm25, options_.soft);
             entry->index.reset();
             entry->trained_on = entry->retry_after = 0;
         }
@@ -199,7 +202,7 @@ public:
             extend_index(*entry, rows);
         }
         try {
-            for (std::size_t i = 0; i < chunks.size(); ++i) ranking.add(chunks[i], terms[i]);
+            for (std::size_t i = 0; i < chunks.size(); ++i) ranking.add(chunks[i], terms[i], words_of(words, i));
         } catch (...) {
             entry->index.reset(); // positions would no longer match slots
             throw;
@@ -232,7 +235,7 @@ public:
     [[nodiscard]] result<std::vector<scored_chunk>> search(user_ref const& u, search_query const& q) const {
         auto const entry = users_.find(u);
         if (!entry) return std::vector<scored_chunk>{};
-        auto const query_terms = detail::analyze_query(analyzer_, q.parts);
+        auto const query_terms = detail::analyze_query(analyzer_, q.parts, options_.soft);
         std::shared_lock lock(entry->mutex);
         auto const& ranking = entry->ranking;
         auto const& index = entry->index;
@@ -563,10 +566,15 @@ private:
         }
     }
 
+    /// The words of chunk `i` for soft matching (none when it is off).
+    static std::span<std::string const> words_of(std::span<std::vector<std::string> const> words, std::size_t i) {
+        return i < words.size() ? std::span<std::string const>(words[i]) : std::span<std::string const>{};
+    }
+
     /// If `load` read an index for `u` that matches `chunks` exactly, index the chunks
     /// in the saved order and adopt it. Called on an empty user under its lock.
     bool try_adopt(user_ref const& u, user_index& e, std::span<chunk const> chunks,
-                   std::span<std::vector<std::string> const> terms) {
+                   std::span<std::vector<std::string> const> terms, std::span<std::vector<std::string> const> words) {
         pending_index p;
         {
             std::lock_guard guard(shared_->mutex);
@@ -592,8 +600,8 @@ private:
                 return stale();
             order.push_back(it->second);
         }
-        e.ranking.reset(dim, options_.bm25);
-        for (auto const i : order) e.ranking.add(chunks[i], terms[i]);
+        e.ranking.reset(dim, options_.bm25, options_.soft);
+        for (auto const i : order) e.ranking.add(chunks[i], terms[i], words_of(words, i));
         e.index = std::move(p.index);
         tune(*e.index);
         e.trained_on = 0; // an adopted index is kept as trained; it is retrained at its next rebuild
