@@ -126,7 +126,7 @@ public:
         if (auto const it = by_chunk_.find(c.chunk_id); it != by_chunk_.end()) kill(it->second);
         auto const slot = static_cast<std::uint32_t>(slots_.size());
         slots_.push_back({c.chunk_id, c.item_id, c.time, true, c.ordinal});
-        history_.insert(key_of(slot));
+        link(history_.insert(key_of(slot)).first);
         if (live_bits_.size() * 8 < slots_.size()) live_bits_.push_back(0);
         set_live_bit(slot, true);
         vectors_.insert(vectors_.end(), c.embedding.begin(), c.embedding.end());
@@ -180,6 +180,14 @@ public:
         live_bits_.assign((slots_.size() + 7) / 8, 0);
         history_.clear();
         for (std::uint32_t s = 0; s < slots_.size(); ++s) history_.insert(key_of(s));
+        prev_.assign(slots_.size(), no_slot);
+        next_.assign(slots_.size(), no_slot);
+        std::uint32_t previous = no_slot;
+        for (auto const& key : history_) {
+            prev_[key.slot] = previous;
+            if (previous != no_slot) next_[previous] = key.slot;
+            previous = key.slot;
+        }
         for (std::uint32_t s = 0; s < slots_.size(); ++s) {
             by_chunk_[slots_[s].chunk_id] = s;
             by_item_[slots_[s].item_id].push_back(s);
@@ -203,8 +211,10 @@ public:
     std::vector<scored_chunk> search(std::span<analyzed_part const> parts, search_query const& q,
                                      fusion_weights const& weights,
                                      vector_shortlist const* shortlist = nullptr) const {
-        std::vector<scored_chunk> hits;
-        if (q.k == 0 || by_chunk_.empty()) return hits;
+        std::vector<scored_chunk> out;
+        if (q.k == 0 || by_chunk_.empty()) return out;
+        // Candidates are (score, slot): chunk ids are copied for the final top k only.
+        std::vector<slot_score> hits;
         double const lexical_weight = weights.lexical;
         double const recency_weight = weights.recency;
         std::vector<double> lexical = lexical_scores(parts);
@@ -225,13 +235,19 @@ public:
         auto const keep = [&](std::size_t s) {
             double const score = score_of(s);
             if (score <= 1e-9 || score < q.min_score) return;
-            hits.push_back({slots_[s].chunk_id, score});
+            hits.push_back({score, static_cast<std::uint32_t>(s)});
+        };
+        auto const finish = [&] {
+            out.reserve(hits.size());
+            for (auto const& h : hits) out.push_back({slots_[h.slot].chunk_id, h.score});
+            return out;
         };
         if (shortlist == nullptr || vw <= 0) {
+            hits.reserve(slots_.size());
             for (std::size_t s = 0; s < slots_.size(); ++s)
                 if (slots_[s].live) keep(s);
-            select_top_k(hits, q.k);
-            return hits;
+            select_top(hits, q.k);
+            return finish();
         }
 
         std::vector<bool> seen(slots_.size(), false);
@@ -246,7 +262,7 @@ public:
                     seen[s] = true;
                     keep(s);
                 }
-        select_top_k(hits, q.k);
+        select_top(hits, q.k);
         // An unseen slot has no lexical score and a cosine of at most `bound`, so its
         // score is at most `base` (before recency). Score it only if that could still
         // reach the k-th hit; the margin absorbs the index's own float rounding, which
@@ -254,8 +270,8 @@ public:
         double const floor = hits.size() >= q.k ? hits.back().score : std::max(q.min_score, 1e-9);
         double const base = vw * std::clamp(shortlist->bound, 0.0, 1.0);
         double const margin = 1e-5 + static_cast<double>(dimension_) * 1.2e-7;
-        if (base <= 0) return hits;
-        if (!q.prefer_recent && base + margin < floor) return hits;
+        if (base <= 0) return finish();
+        if (!q.prefer_recent && base + margin < floor) return finish();
         bool added = false;
         for (std::size_t s = 0; s < slots_.size(); ++s) {
             if (seen[s] || !slots_[s].live) continue;
@@ -266,8 +282,8 @@ public:
             keep(s);
             added |= hits.size() != before;
         }
-        if (added) select_top_k(hits, q.k);
-        return hits;
+        if (added) select_top(hits, q.k);
+        return finish();
     }
 
     /// Number of slots, live or dead (slots are the positions in `vectors()`).
@@ -284,28 +300,74 @@ public:
     std::span<std::uint8_t const> live_bitmap() const noexcept { return live_bits_; }
 
 private:
+    struct slot_score {
+        double score;
+        std::uint32_t slot;
+    };
+
+    /// Keep the best `k` of `hits`, ordered by score descending then chunk id ascending
+    /// (the order `select_top_k` gives the same hits as chunks).
+    void select_top(std::vector<slot_score>& hits, std::size_t k) const {
+        auto const better = [&](slot_score const& a, slot_score const& b) {
+            return a.score != b.score ? a.score > b.score : slots_[a.slot].chunk_id < slots_[b.slot].chunk_id;
+        };
+        if (hits.size() > k) {
+            std::ranges::nth_element(hits, hits.begin() + static_cast<std::ptrdiff_t>(k), better);
+            hits.resize(k);
+        }
+        std::ranges::sort(hits, better);
+    }
+
     /// A turn of a conversation often means little alone ("For walking or running?"):
     /// each chunk inherits `neighbour` of the better lexical score of the chunks just
     /// before and after it in the user's history (`history_less`), when those are within
     /// `neighbour_window` in time (the same exchange). Then rescaled to a maximum of 1.
     void spread_to_neighbours(std::vector<double>& lexical, fusion_weights const& w) const {
-        std::vector<double> const own = lexical;
-        auto const near = [&](history_key const& a, history_key const& b) {
-            auto const d = a.time - b.time;
+        std::vector<double> spread(lexical.size());
+        auto const near = [&](std::uint32_t a, std::uint32_t b) {
+            auto const d = slots_[a].time - slots_[b].time;
             return d <= w.neighbour_window && -d <= w.neighbour_window;
         };
         double top = 0;
-        for (auto it = history_.begin(); it != history_.end(); ++it) {
+        for (std::uint32_t s = 0; s < slots_.size(); ++s) {
+            if (!slots_[s].live) {
+                spread[s] = lexical[s];
+                continue;
+            }
             double best = 0;
-            if (it != history_.begin())
-                if (auto const prev = std::prev(it); near(*it, *prev)) best = own[prev->slot];
-            if (auto const next = std::next(it); next != history_.end() && near(*it, *next))
-                best = std::max(best, own[next->slot]);
-            lexical[it->slot] = own[it->slot] + w.neighbour * best;
-            top = std::max(top, lexical[it->slot]);
+            if (auto const p = prev_[s]; p != no_slot && near(s, p)) best = lexical[p];
+            if (auto const n = next_[s]; n != no_slot && near(s, n)) best = std::max(best, lexical[n]);
+            spread[s] = lexical[s] + w.neighbour * best;
+            top = std::max(top, spread[s]);
         }
+        lexical.swap(spread);
         if (top > 1)
             for (auto& v : lexical) v /= top;
+    }
+
+    static constexpr std::uint32_t no_slot = 0xffffffffU;
+
+    /// Link `slot`, just inserted in `history_` at `it`, to the live slots before and after it.
+    template <class HistoryIterator>
+    void link(HistoryIterator it) {
+        std::uint32_t const slot = it->slot;
+        prev_.resize(slots_.size(), no_slot);
+        next_.resize(slots_.size(), no_slot);
+        std::uint32_t const p = it == history_.begin() ? no_slot : std::prev(it)->slot;
+        auto const after = std::next(it);
+        std::uint32_t const n = after == history_.end() ? no_slot : after->slot;
+        prev_[slot] = p;
+        next_[slot] = n;
+        if (p != no_slot) next_[p] = slot;
+        if (n != no_slot) prev_[n] = slot;
+    }
+
+    /// Unlink `slot` (leaving `history_`): its neighbours become each other's.
+    void unlink(std::uint32_t slot) {
+        std::uint32_t const p = prev_[slot], n = next_[slot];
+        if (p != no_slot) next_[p] = n;
+        if (n != no_slot) prev_[n] = p;
+        prev_[slot] = next_[slot] = no_slot;
     }
 
     /// Lexical score per slot: each part scored on its own (normalised to [0, 1]), then
@@ -401,6 +463,7 @@ private:
     }
 
     void kill(std::uint32_t slot) {
+        unlink(slot);
         history_.erase(key_of(slot));
         slots_[slot].live = false;
         set_live_bit(slot, false);
@@ -414,6 +477,7 @@ private:
     std::vector<float> vectors_;
     std::vector<std::uint8_t> live_bits_;
     std::set<history_key, history_less> history_; // live slots in history order
+    std::vector<std::uint32_t> prev_, next_;      // per slot: the live slots before and after it in history_
     text::bm25_index lexical_;
     std::unordered_map<std::string, std::uint32_t> by_chunk_;
     std::unordered_map<std::string, std::vector<std::uint32_t>> by_item_;
