@@ -4,6 +4,7 @@
 // Not API. The per-user state and scoring shared by persona's retrievers: slot
 // bookkeeping, a BM25 index, a contiguous vector matrix, fusion and top-k.
 
+#include <persona/detail/dot.hpp>
 #include <persona/soft_terms.hpp>
 #include <persona/text/analyzer.hpp>
 #include <persona/text/bm25.hpp>
@@ -70,20 +71,6 @@ inline void select_top_k(std::vector<scored_chunk>& hits, std::size_t k) {
         hits.resize(k);
     }
     std::ranges::sort(hits, better);
-}
-
-/// Dot product of two equally long float spans, accumulated in double for stable results.
-inline double dot(std::span<float const> a, std::span<float const> b) noexcept {
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0; // four accumulators let the compiler vectorise
-    std::size_t i = 0;
-    for (; i + 4 <= a.size(); i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < a.size(); ++i) s0 += a[i] * b[i];
-    return static_cast<double>((s0 + s1) + (s2 + s3));
 }
 
 /** How a search weighs its signals (see `hybrid_ranking::search`). */
@@ -243,10 +230,16 @@ public:
             return out;
         };
         if (shortlist == nullptr || vw <= 0) {
-            hits.reserve(slots_.size());
-            for (std::size_t s = 0; s < slots_.size(); ++s)
-                if (slots_[s].live) keep(s);
-            select_top(hits, q.k);
+            // A bounded heap of the best k so far: most chunks lose one comparison with
+            // the worst of them and are never stored.
+            hits.reserve(std::min<std::size_t>(q.k, slots_.size()) + 1);
+            for (std::size_t s = 0; s < slots_.size(); ++s) {
+                if (!slots_[s].live) continue;
+                double const score = score_of(s);
+                if (score <= 1e-9 || score < q.min_score) continue;
+                offer(hits, {score, static_cast<std::uint32_t>(s)}, q.k);
+            }
+            std::ranges::sort(hits, [&](slot_score const& a, slot_score const& b) { return better(a, b); });
             return finish();
         }
 
@@ -305,12 +298,28 @@ private:
         std::uint32_t slot;
     };
 
+    /// Whether `a` ranks before `b`: higher score, then smaller chunk id.
+    bool better(slot_score const& a, slot_score const& b) const noexcept {
+        return a.score != b.score ? a.score > b.score : slots_[a.slot].chunk_id < slots_[b.slot].chunk_id;
+    }
+
+    /// Offer `candidate` to `heap`, a heap of at most `k` hits whose front is the worst.
+    void offer(std::vector<slot_score>& heap, slot_score candidate, std::size_t k) const {
+        auto const worse_first = [&](slot_score const& a, slot_score const& b) { return better(a, b); };
+        if (heap.size() < k) {
+            heap.push_back(candidate);
+            std::ranges::push_heap(heap, worse_first);
+        } else if (candidate.score >= heap.front().score && better(candidate, heap.front())) {
+            std::ranges::pop_heap(heap, worse_first);
+            heap.back() = candidate;
+            std::ranges::push_heap(heap, worse_first);
+        }
+    }
+
     /// Keep the best `k` of `hits`, ordered by score descending then chunk id ascending
     /// (the order `select_top_k` gives the same hits as chunks).
     void select_top(std::vector<slot_score>& hits, std::size_t k) const {
-        auto const better = [&](slot_score const& a, slot_score const& b) {
-            return a.score != b.score ? a.score > b.score : slots_[a.slot].chunk_id < slots_[b.slot].chunk_id;
-        };
+        auto const better = [&](slot_score const& a, slot_score const& b) { return this->better(a, b); };
         if (hits.size() > k) {
             std::ranges::nth_element(hits, hits.begin() + static_cast<std::ptrdiff_t>(k), better);
             hits.resize(k);
