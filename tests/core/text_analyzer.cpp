@@ -102,3 +102,26 @@ TEST_CASE("analyzer is safe to use from several threads", "[text][analyzer]") {
         th.join();
     CHECK(ok == std::vector<int>(4, 1));
 }
+
+TEST_CASE("analyzer: the per-thread stem memo gives Porter2's stems, also after it fills up", "[text][analyzer]") {
+    // More distinct words than the memo holds (16,384), twice over, so that it is cleared
+    // and refilled; every stem must equal a fresh porter2_stem, the first time and from
+    // the memo.
+    const analyzer a;
+    static constexpr const char* suffixes[] = {"ing", "ed", "ness", "ational", "ly", "s", "ies", "ful"};
+    static constexpr const char* roots[] = {"connect", "relate", "happy", "generous", "run", "hope", "cry", "adjust"};
+    std::size_t checked = 0;
+    for (int pass = 0; pass < 2; ++pass)
+        for (int i = 0; i < 20000; ++i) {
+            // Letters only: a digit would skip stemming.
+            std::string word = roots[i % 8];
+            for (int n = i / 64; n > 0; n /= 26) word += static_cast<char>('a' + n % 26);
+            word += suffixes[(i / 8) % 8];
+            const auto terms = a.terms(word);
+            REQUIRE(terms.size() == 1);
+            if (terms[0] != porter2_stem(word))
+                FAIL("'" << word << "' gave '" << terms[0] << "', Porter2 gives '" << porter2_stem(word) << "'");
+            ++checked;
+        }
+    CHECK(checked == 40000);
+}

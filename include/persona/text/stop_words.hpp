@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace persona::text {
@@ -49,6 +51,22 @@ static_assert(std::adjacent_find(stop_word_list.begin(), stop_word_list.end()) =
                   stop_word_list.end(),
               "stop_word_list must not contain duplicates");
 
+/// For each byte value, the range of `stop_word_list` whose words start with it: a lookup
+/// binary-searches a dozen words instead of 188 (the check runs on every token).
+struct stop_word_buckets {
+    std::array<std::uint8_t, 257> first{}; // words starting with byte b: [first[b], first[b + 1])
+    constexpr stop_word_buckets() {
+        std::size_t i = 0;
+        for (std::size_t b = 0; b < 256; ++b) {
+            first[b] = static_cast<std::uint8_t>(i);
+            while (i < stop_word_list.size() && static_cast<unsigned char>(stop_word_list[i][0]) == b) ++i;
+        }
+        first[256] = static_cast<std::uint8_t>(i);
+    }
+};
+inline constexpr stop_word_buckets stop_word_index{};
+static_assert(stop_word_list.size() < 256, "bucket bounds are bytes");
+
 } // namespace detail
 
 /** Return `true` if `folded_word` is an English stop word.
@@ -64,8 +82,10 @@ constexpr bool is_stop_word(std::string_view folded_word) noexcept {
     // No stop word is longer than "yourselves"; this rejects most content words at once.
     if (folded_word.empty() || folded_word.size() > 10)
         return false;
-    return std::binary_search(detail::stop_word_list.begin(), detail::stop_word_list.end(),
-                              folded_word);
+    auto const b = static_cast<unsigned char>(folded_word[0]);
+    auto const* const begin = detail::stop_word_list.begin() + detail::stop_word_index.first[b];
+    auto const* const end = detail::stop_word_list.begin() + detail::stop_word_index.first[b + 1];
+    return std::binary_search(begin, end, folded_word);
 }
 
 } // namespace persona::text
