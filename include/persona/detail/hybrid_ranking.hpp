@@ -61,18 +61,6 @@ inline std::vector<analyzed_part> analyze_query(text::analyzer const& analyzer, 
     return out;
 }
 
-/// Keep the best `k` of `hits`, ordered by score descending then chunk id ascending.
-inline void select_top_k(std::vector<scored_chunk>& hits, std::size_t k) {
-    auto const better = [](scored_chunk const& a, scored_chunk const& b) {
-        return a.score != b.score ? a.score > b.score : a.chunk_id < b.chunk_id;
-    };
-    if (hits.size() > k) {
-        std::ranges::nth_element(hits, hits.begin() + static_cast<std::ptrdiff_t>(k), better);
-        hits.resize(k);
-    }
-    std::ranges::sort(hits, better);
-}
-
 /** How a search weighs its signals (see `hybrid_ranking::search`). */
 struct fusion_weights {
     double lexical = 0.5;    ///< BM25's share against the vector side
@@ -316,8 +304,7 @@ private:
         }
     }
 
-    /// Keep the best `k` of `hits`, ordered by score descending then chunk id ascending
-    /// (the order `select_top_k` gives the same hits as chunks).
+    /// Keep the best `k` of `hits`, ordered by score descending then chunk id ascending.
     void select_top(std::vector<slot_score>& hits, std::size_t k) const {
         auto const better = [&](slot_score const& a, slot_score const& b) { return this->better(a, b); };
         if (hits.size() > k) {
