@@ -4,6 +4,8 @@
 // between the two engines so that a noisy neighbour slows both alike.
 //
 //   build/bench/persona_bench_store [--events 20000] [--batch 100] [--queries 400] [--dir /tmp]
+#include "common.hpp"
+
 #include <persona/presets.hpp>
 #include <persona/sqlite/sqlite_engine.hpp>
 
@@ -20,24 +22,11 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::string sentence(std::mt19937_64& rng, int words) {
-    static constexpr char const* vocabulary[] = {
-        "meeting", "coffee", "project", "deadline", "Lisbon", "budget", "design", "review", "prefers", "afternoon",
-        "flight",  "dinner", "team",    "weekly",   "report", "focus",  "morning", "customer", "launch", "call",
-        "invoice", "hiring", "offsite", "pricing",  "support", "roadmap", "garden", "piano", "tennis", "doctor"};
-    std::string s;
-    for (int i = 0; i < words; ++i) {
-        if (i) s += ' ';
-        s += vocabulary[rng() % std::size(vocabulary)];
-    }
-    return s + " " + std::to_string(rng() % 100000) + ".";
-}
-
 persona::ingest_request batch(std::size_t first, std::size_t n, std::mt19937_64& rng) {
     persona::ingest_request in{.user_id = "bench_user", .source = "bench"};
     auto const t = std::chrono::sys_days{std::chrono::year{2025} / 1 / 1};
     for (std::size_t i = first; i < first + n; ++i)
-        in.events.push_back({"e" + std::to_string(i), "note", t + std::chrono::minutes(i), sentence(rng, 14), {}});
+        in.events.push_back({"e" + std::to_string(i), "note", t + std::chrono::minutes(i), bench::sentence(rng, 14), {}});
     return in;
 }
 
@@ -97,7 +86,7 @@ int main(int argc, char** argv) {
     std::vector<double> memory_us, sqlite_us;
     std::mt19937_64 qrng(11);
     for (std::size_t q = 0; q < queries; ++q) {
-        persona::chunks_request req{.user_id = "bench_user", .conversation = {{"user", sentence(qrng, 6)}}, .top_k = 5};
+        persona::chunks_request req{.user_id = "bench_user", .conversation = {{"user", bench::sentence(qrng, 6)}}, .top_k = 5};
         auto run = [&](auto& engine, std::vector<double>& out) {
             auto const t0 = clock_type::now();
             (void)engine.chunks(req).value();
