@@ -79,6 +79,7 @@ public:
         live_[slot] = false;
         total_length_ -= lengths_[slot];
         --live_count_;
+        ++removed_;
     }
 
     /** Renumber slots: `new_slot[old]` is the new number, or -1 to drop. Drops dead postings. */
@@ -105,6 +106,7 @@ public:
         }
         lengths_ = std::move(lengths);
         live_ = std::move(live);
+        removed_ = 0;
     }
 
     /// Remove everything.
@@ -114,6 +116,7 @@ public:
         live_.clear();
         total_length_ = 0;
         live_count_ = 0;
+        removed_ = 0;
     }
 
     /// Return the number of live documents.
@@ -123,8 +126,10 @@ public:
     double idf(std::string_view term) const {
         auto const it = postings_.find(std::string(term));
         if (it == postings_.end()) return 0;
-        std::size_t df = 0;
-        for (auto const& p : it->second) df += live_[p.slot] ? 1 : 0;
+        // Until a slot is removed every posting is live, and the list's size is the count.
+        std::size_t df = removed_ == 0 ? it->second.size() : 0;
+        if (removed_ != 0)
+            for (auto const& p : it->second) df += live_[p.slot] ? 1 : 0;
         if (df == 0) return 0;
         return std::log(1.0 + (static_cast<double>(live_count_) - df + 0.5) / (df + 0.5));
     }
@@ -147,7 +152,7 @@ public:
             mass += w;
             auto const& list = postings_.find(q.term)->second;
             for (auto const& p : list) {
-                if (!live_[p.slot]) continue;
+                if (removed_ != 0 && !live_[p.slot]) continue;
                 double const tf = p.tf;
                 double const norm = params_.k1 * (1 - params_.b + params_.b * lengths_[p.slot] / std::max(avg_length, 1.0));
                 raw[p.slot] += w * tf * (params_.k1 + 1) / (tf + norm);
@@ -171,6 +176,7 @@ private:
     std::vector<bool> live_;
     std::size_t total_length_ = 0;
     std::size_t live_count_ = 0;
+    std::size_t removed_ = 0; // slots removed since `compact`: their postings are still listed
 };
 
 } // namespace persona::text
