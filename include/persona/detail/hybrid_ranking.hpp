@@ -5,6 +5,7 @@
 // bookkeeping, a BM25 index, a contiguous vector matrix, fusion and top-k.
 
 #include <persona/detail/dot.hpp>
+#include <persona/detail/vector_tiles.hpp>
 #include <persona/soft_terms.hpp>
 #include <persona/text/analyzer.hpp>
 #include <persona/text/bm25.hpp>
@@ -88,6 +89,7 @@ public:
     void reset(std::size_t dimension, text::bm25_index::parameters bm25 = {}, soft_terms soft = {}) {
         *this = hybrid_ranking{};
         dimension_ = dimension;
+        vectors_ = vector_tiles(dimension);
         lexical_ = text::bm25_index(bm25);
         soft_ = std::move(soft);
     }
@@ -101,10 +103,11 @@ public:
         if (auto const it = by_chunk_.find(c.chunk_id); it != by_chunk_.end()) kill(it->second);
         auto const slot = static_cast<std::uint32_t>(slots_.size());
         slots_.push_back({c.chunk_id, c.item_id, c.time, true, c.ordinal});
+        times_.push_back(c.time);
         link(history_.insert(key_of(slot)).first);
         if (live_bits_.size() * 8 < slots_.size()) live_bits_.push_back(0);
         set_live_bit(slot, true);
-        vectors_.insert(vectors_.end(), c.embedding.begin(), c.embedding.end());
+        if (dimension_ != 0) vectors_.append(c.embedding);
         lexical_.add(slot, terms);
         if (soft_.enabled() && words.size() == terms.size())
             for (std::size_t i = 0; i < terms.size(); ++i)
@@ -136,18 +139,21 @@ public:
     void compact() {
         std::vector<std::int64_t> new_slot(slots_.size(), -1);
         std::vector<slot_info> slots;
-        std::vector<float> vectors;
+        vector_tiles vectors(dimension_);
+        std::vector<float> row(dimension_);
         slots.reserve(slots_.size() - dead_);
-        vectors.reserve((slots_.size() - dead_) * dimension_);
         for (std::size_t s = 0; s < slots_.size(); ++s) {
             if (!slots_[s].live) continue;
             new_slot[s] = static_cast<std::int64_t>(slots.size());
             slots.push_back(std::move(slots_[s]));
-            auto const row = vectors_.begin() + static_cast<std::ptrdiff_t>(s * dimension_);
-            vectors.insert(vectors.end(), row, row + static_cast<std::ptrdiff_t>(dimension_));
+            if (dimension_ == 0) continue;
+            vectors_.copy_row(s, row);
+            vectors.append(row);
         }
         lexical_.compact(new_slot);
         slots_ = std::move(slots);
+        times_.clear();
+        for (auto const& slot : slots_) times_.push_back(slot.time);
         vectors_ = std::move(vectors);
         dead_ = 0;
         by_chunk_.clear();
@@ -198,14 +204,18 @@ public:
         bool const has_vector = dimension_ != 0 && q.vector.size() == dimension_;
         double const lw = has_lexical ? (has_vector ? lexical_weight : 1.0) : 0.0;
         double const vw = has_vector ? 1.0 - lw : 0.0;
-        auto const score_of = [&](std::size_t s) {
+        // `cosine`: the row's dot product with the query (unused without a vector side).
+        auto const fuse = [&](std::size_t s, double cosine) {
             double score = has_lexical ? lw * lexical[s] : 0.0;
-            if (vw > 0) {
-                std::span<float const> const row(vectors_.data() + s * dimension_, dimension_);
-                score += vw * std::clamp(dot(row, q.vector), 0.0, 1.0);
-            }
+            if (vw > 0) score += vw * std::clamp(cosine, 0.0, 1.0);
             if (q.prefer_recent && score > 0) score = (1 - recency_weight) * score + recency_weight * recency(s);
             return std::clamp(score, 0.0, 1.0);
+        };
+        std::vector<float> row(vw > 0 ? dimension_ : 0);
+        auto const score_of = [&](std::size_t s) {
+            if (vw <= 0) return fuse(s, 0.0);
+            vectors_.copy_row(s, row);
+            return fuse(s, dot(row, q.vector));
         };
         auto const keep = [&](std::size_t s) {
             double const score = score_of(s);
@@ -220,12 +230,26 @@ public:
         if (shortlist == nullptr || vw <= 0) {
             // A bounded heap of the best k so far: most chunks lose one comparison with
             // the worst of them and are never stored.
+            // Rows are scored a tile at a time (`vector_tiles`: the widest SIMD unit, and
+            // only the query's nonzero dimensions when it is sparse), then fused.
+            // Liveness comes from the bitmap, which keeps the slot records (80 bytes
+            // each) out of the cache during the scan.
             hits.reserve(std::min<std::size_t>(q.k, slots_.size()) + 1);
-            for (std::size_t s = 0; s < slots_.size(); ++s) {
-                if (!slots_[s].live) continue;
-                double const score = score_of(s);
-                if (score <= 1e-9 || score < q.min_score) continue;
-                offer(hits, {score, static_cast<std::uint32_t>(s)}, q.k);
+            std::vector<std::uint32_t> nonzero;
+            tile_query const tq = vw > 0 ? vectors_.prepare(q.vector, nonzero) : tile_query{};
+            float cosines[tile_rows] = {};
+            for (std::size_t first = 0; first < slots_.size(); first += tile_rows) {
+                std::size_t const rows = std::min(tile_rows, slots_.size() - first);
+                if (vw > 0) vectors_.score_block(first / tile_rows, tq, cosines);
+                for (std::size_t r = 0; r < rows; ++r) {
+                    std::size_t const s = first + r;
+                    if (!(live_bits_[s / 8] >> (s % 8) & 1U)) continue;
+                    double const score = fuse(s, static_cast<double>(cosines[r]));
+                    if (score <= 1e-9 || score < q.min_score) continue;
+                    // Most chunks lose to the worst of a full heap: say so without a call.
+                    if (hits.size() == q.k && score < hits.front().score) continue;
+                    offer(hits, {score, static_cast<std::uint32_t>(s)}, q.k);
+                }
             }
             std::ranges::sort(hits, [&](slot_score const& a, slot_score const& b) { return better(a, b); });
             return finish();
@@ -275,8 +299,11 @@ public:
     bool is_live(std::size_t slot) const noexcept { return slots_[slot].live; }
     /// The id of the chunk in `slot`.
     std::string const& chunk_id(std::size_t slot) const noexcept { return slots_[slot].chunk_id; }
-    /// Every slot's vector, row by row (`slot_count() * dimension()` floats).
-    std::span<float const> vectors() const noexcept { return vectors_; }
+    /// Copy the vector of `slot` into `out` (`dimension()` floats).
+    void copy_vector(std::size_t slot, std::span<float> out) const noexcept { vectors_.copy_row(slot, out); }
+    /// Every slot's vector, row by row (`slot_count() * dimension()` floats): a copy, as
+    /// the ranking keeps them in tiles (`vector_tiles`).
+    std::vector<float> row_major_vectors() const { return vectors_.row_major(); }
     /// Bit `s % 8` of byte `s / 8` is set when slot `s` is live (FAISS's `IDSelectorBitmap` layout).
     std::span<std::uint8_t const> live_bitmap() const noexcept { return live_bits_; }
 
@@ -320,13 +347,14 @@ private:
     /// `neighbour_window` in time (the same exchange). Then rescaled to a maximum of 1.
     void spread_to_neighbours(std::vector<double>& lexical, fusion_weights const& w) const {
         std::vector<double> spread(lexical.size());
+        // Times and liveness from their dense arrays: the slot records are 80 bytes each.
         auto const near = [&](std::uint32_t a, std::uint32_t b) {
-            auto const d = slots_[a].time - slots_[b].time;
+            auto const d = times_[a] - times_[b];
             return d <= w.neighbour_window && -d <= w.neighbour_window;
         };
         double top = 0;
         for (std::uint32_t s = 0; s < slots_.size(); ++s) {
-            if (!slots_[s].live) {
+            if (!(live_bits_[s / 8] >> (s % 8) & 1U)) {
                 spread[s] = lexical[s];
                 continue;
             }
@@ -470,7 +498,8 @@ private:
 
     std::size_t dimension_ = 0;
     std::vector<slot_info> slots_;
-    std::vector<float> vectors_;
+    std::vector<timestamp> times_; // slots_[s].time, densely (the neighbour pass reads every one)
+    vector_tiles vectors_;
     std::vector<std::uint8_t> live_bits_;
     std::set<history_key, history_less> history_; // live slots in history order
     std::vector<std::uint32_t> prev_, next_;      // per slot: the live slots before and after it in history_

@@ -310,9 +310,11 @@ public:
             if (!entry->index || ranking.size() == 0) continue;
             detail::saved_user saved;
             saved.dimension = ranking.dimension();
+            std::vector<float> row(saved.dimension);
             for (std::size_t s = 0; s < ranking.slot_count(); ++s) {
                 saved.chunk_ids.push_back(ranking.chunk_id(s));
-                saved.vector_hashes.push_back(vector_hash(ranking.vectors().subspan(s * saved.dimension, saved.dimension)));
+                ranking.copy_vector(s, row);
+                saved.vector_hashes.push_back(vector_hash(row));
             }
             try {
                 ::faiss::VectorIOWriter writer;
@@ -542,7 +544,7 @@ private:
                 e.index.reset();
                 return;
             }
-            std::vector<float> all(e.ranking.vectors().begin(), e.ranking.vectors().end());
+            std::vector<float> all = e.ranking.row_major_vectors();
             all.insert(all.end(), rows.begin(), rows.end());
             build(e, all, dim);
         } catch (std::exception const& ex) {
@@ -559,7 +561,7 @@ private:
         e.index.reset();
         if (e.ranking.dimension() == 0 || e.ranking.slot_count() == 0) return;
         try {
-            build(e, e.ranking.vectors(), e.ranking.dimension());
+            build(e, e.ranking.row_major_vectors(), e.ranking.dimension());
         } catch (std::exception const& ex) {
             e.index.reset();
             record_failure(shared_->index_failures, ex.what());

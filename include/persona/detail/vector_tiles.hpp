@@ -1,0 +1,317 @@
+#ifndef PERSONA_DETAIL_VECTOR_TILES_HPP
+#define PERSONA_DETAIL_VECTOR_TILES_HPP
+
+// Not API. A user's vectors in tiles of 64 rows stored dimension by dimension, and the
+// kernels that score a tile against a query with the bits `detail::dot` returns.
+//
+// Why tiles: a tile holds dimension i of its 64 rows in 256 contiguous bytes, so
+//   - one SIMD register holds one dimension of 16 (or 8) rows, and a tile is scored
+//     with vertical adds only (no per-row horizontal fold of registers);
+//   - a query that is zero in a dimension need not read that dimension at all. Hashed
+//     features (hashing_embedder) leave most of a short query's dimensions zero: a
+//     six-word turn touches about 40 of 256, so a scan reads about a sixth of the
+//     matrix, where row-major storage reads every line of every row whatever the query.
+//     64 rows rather than 16 make each visited dimension four adjacent cache lines,
+//     which the hardware fetches together: 12 against 17 ns per row at 10k rows with
+//     a 42-dimension query (docs/performance.md).
+// The rows after the last whole tile (fewer than 64) stay row-major and are scored
+// with `dot`: a user of a few chunks costs no padding.
+//
+// Skipping a zero of the query changes no bit: each partial sum starts at +0, and a sum
+// of floats is -0 only when both operands are -0, so a partial sum is never -0; adding
+// a product x * ±0 (±0 for finite x) to a sum other than -0 leaves it as it is. Tiles
+// that were given a non-finite value (x * 0 would be NaN) are always scored densely.
+
+#include <persona/detail/dot.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace persona::detail {
+
+/// Rows per tile.
+inline constexpr std::size_t tile_rows = 64;
+
+/** The query dimensions a tile scan visits: all of them, or only the nonzero ones. */
+struct tile_query {
+    float const* values = nullptr;          ///< the query, `dim` floats
+    std::size_t dim = 0;
+    std::span<std::uint32_t const> nonzero; ///< ascending; empty when the scan is dense
+    bool dense = true;                      ///< visit every dimension
+};
+
+/// The portable tile kernel: `out[r] = dot(row r, query)` for the 64 rows of `tile`, in
+/// `dot`'s order (lane j of row r sums dimensions i = j mod 16 below the last whole
+/// block of 16, lanes fold as a tree, the remaining dimensions add one by one).
+inline void tile_dots_portable(float const* tile, float const* /*ahead*/, tile_query const& q, float* out) noexcept {
+    std::size_t const whole = q.dim - q.dim % 16;
+    float acc[16][tile_rows] = {};
+    float tail[tile_rows] = {};
+    auto const visit = [&](std::size_t i) {
+        float const* line = tile + i * tile_rows;
+        float const y = q.values[i];
+        float* sum = i < whole ? acc[i % 16] : tail;
+        for (std::size_t r = 0; r < tile_rows; ++r) sum[r] += line[r] * y;
+    };
+    if (q.dense)
+        for (std::size_t i = 0; i < q.dim; ++i) visit(i);
+    else
+        for (auto const i : q.nonzero) visit(i);
+    for (std::size_t step = 8; step >= 1; step /= 2)
+        for (std::size_t j = 0; j < step; ++j)
+            for (std::size_t r = 0; r < tile_rows; ++r) acc[j][r] += acc[j + step][r];
+    for (std::size_t r = 0; r < tile_rows; ++r) out[r] = acc[0][r] + tail[r];
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define PERSONA_DETAIL_TILE_DISPATCH 1
+
+// Kernels for wider units than the build may target, chosen at run time by
+// `tile_dots` (GCC and Clang compile a function for the unit its `target` names).
+// A dense scan takes the tile a group of rows at a time, with its 16 lane sums in
+// registers; a sparse one visits each listed dimension once for all groups, with the
+// sums in memory (the order of additions per row is the same either way).
+
+/// Prefetch the query's dimensions of tile `ahead` (see `tile_dots`).
+inline void prefetch_tile(float const* ahead, tile_query const& q) noexcept {
+    if (ahead == nullptr) return;
+    for (auto const i : q.nonzero)
+        for (std::size_t r = 0; r < tile_rows; r += 16) __builtin_prefetch(ahead + i * tile_rows + r);
+}
+
+/// AVX: a group is 8 rows, one register per dimension. AVX has no FMA, so no product
+/// is fused with its sum.
+__attribute__((target("avx"))) inline void tile_dots_avx(float const* tile, float const* ahead, tile_query const& q,
+                                                         float* out) noexcept {
+    constexpr std::size_t groups = tile_rows / 8;
+    std::size_t const whole = q.dim - q.dim % 16;
+    if (q.dense) {
+        for (std::size_t g = 0; g < groups; ++g) {
+            float const* base = tile + g * 8;
+            __m256 acc[16];
+            for (auto& a : acc) a = _mm256_setzero_ps();
+            __m256 tail = _mm256_setzero_ps();
+            for (std::size_t i0 = 0; i0 < whole; i0 += 16) {
+#pragma GCC unroll 16
+                for (std::size_t j = 0; j < 16; ++j)
+                    acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(base + (i0 + j) * tile_rows),
+                                                                 _mm256_set1_ps(q.values[i0 + j])));
+            }
+            for (std::size_t i = whole; i < q.dim; ++i)
+                tail = _mm256_add_ps(tail,
+                                     _mm256_mul_ps(_mm256_loadu_ps(base + i * tile_rows), _mm256_set1_ps(q.values[i])));
+            for (std::size_t step = 8; step >= 1; step /= 2)
+                for (std::size_t j = 0; j < step; ++j) acc[j] = _mm256_add_ps(acc[j], acc[j + step]);
+            _mm256_storeu_ps(out + g * 8, _mm256_add_ps(acc[0], tail));
+        }
+        return;
+    }
+    prefetch_tile(ahead, q);
+    __m256 acc[17][groups]; // lanes 0-15, then the tail
+    for (auto& lane : acc)
+        for (auto& a : lane) a = _mm256_setzero_ps();
+    for (auto const i : q.nonzero) {
+        __m256 const y = _mm256_set1_ps(q.values[i]);
+        auto& sum = acc[i < whole ? i % 16 : 16];
+        for (std::size_t g = 0; g < groups; ++g)
+            sum[g] = _mm256_add_ps(sum[g], _mm256_mul_ps(_mm256_loadu_ps(tile + i * tile_rows + g * 8), y));
+    }
+    for (std::size_t g = 0; g < groups; ++g) {
+        for (std::size_t step = 8; step >= 1; step /= 2)
+            for (std::size_t j = 0; j < step; ++j) acc[j][g] = _mm256_add_ps(acc[j][g], acc[j + step][g]);
+        _mm256_storeu_ps(out + g * 8, _mm256_add_ps(acc[0][g], acc[16][g]));
+    }
+}
+
+// The masked forms with every lane selected: GCC 12 warns (-Wuninitialized) inside the
+// unmasked rounded forms, which start from an undefined register.
+inline constexpr __mmask16 all_lanes = 0xFFFF;
+
+/// `a + b`, rounded to nearest, never fused with a multiplication.
+__attribute__((target("avx512f"))) inline __m512 add_rounded(__m512 a, __m512 b) noexcept {
+    return _mm512_maskz_add_round_ps(all_lanes, a, b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/// 16 floats from `line` times `y`, rounded to nearest, never fused with an addition.
+__attribute__((target("avx512f"))) inline __m512 product_rounded(float const* line, __m512 y) noexcept {
+    return _mm512_maskz_mul_round_ps(all_lanes, _mm512_loadu_ps(line), y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/// AVX-512: a group is 16 rows, one register per dimension. AVX-512 has FMA, so
+/// products and sums use the explicitly rounded forms, which a compiler never fuses
+/// whatever -ffp-contract says.
+__attribute__((target("avx512f"))) inline void tile_dots_avx512(float const* tile, float const* ahead,
+                                                                tile_query const& q, float* out) noexcept {
+    constexpr std::size_t groups = tile_rows / 16;
+    std::size_t const whole = q.dim - q.dim % 16;
+    if (q.dense) {
+        for (std::size_t g = 0; g < groups; ++g) {
+            float const* base = tile + g * 16;
+            __m512 acc[16];
+            for (auto& a : acc) a = _mm512_setzero_ps();
+            __m512 tail = _mm512_setzero_ps();
+            for (std::size_t i0 = 0; i0 < whole; i0 += 16) {
+#pragma GCC unroll 16
+                for (std::size_t j = 0; j < 16; ++j)
+                    acc[j] = add_rounded(acc[j],
+                                         product_rounded(base + (i0 + j) * tile_rows, _mm512_set1_ps(q.values[i0 + j])));
+            }
+            for (std::size_t i = whole; i < q.dim; ++i)
+                tail = add_rounded(tail, product_rounded(base + i * tile_rows, _mm512_set1_ps(q.values[i])));
+            for (std::size_t step = 8; step >= 1; step /= 2)
+                for (std::size_t j = 0; j < step; ++j) acc[j] = add_rounded(acc[j], acc[j + step]);
+            _mm512_storeu_ps(out + g * 16, add_rounded(acc[0], tail));
+        }
+        return;
+    }
+    prefetch_tile(ahead, q);
+    __m512 acc[17][groups]; // lanes 0-15, then the tail
+    for (auto& lane : acc)
+        for (auto& a : lane) a = _mm512_setzero_ps();
+    for (auto const i : q.nonzero) {
+        __m512 const y = _mm512_set1_ps(q.values[i]);
+        auto& sum = acc[i < whole ? i % 16 : 16];
+        for (std::size_t g = 0; g < groups; ++g)
+            sum[g] = add_rounded(sum[g], product_rounded(tile + i * tile_rows + g * 16, y));
+    }
+    for (std::size_t g = 0; g < groups; ++g) {
+        for (std::size_t step = 8; step >= 1; step /= 2)
+            for (std::size_t j = 0; j < step; ++j) acc[j][g] = add_rounded(acc[j][g], acc[j + step][g]);
+        _mm512_storeu_ps(out + g * 16, add_rounded(acc[0][g], acc[16][g]));
+    }
+}
+#endif
+
+/// A tile kernel.
+using tile_kernel = void (*)(float const*, float const*, tile_query const&, float*) noexcept;
+
+/// The widest tile kernel this CPU (and its operating system) supports.
+inline tile_kernel select_tile_kernel() noexcept {
+#if defined(PERSONA_DETAIL_TILE_DISPATCH)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return tile_dots_avx512;
+    if (__builtin_cpu_supports("avx")) return tile_dots_avx;
+#endif
+    return tile_dots_portable;
+}
+
+/** `out[r] = dot(row r, query)` (as a float) for the 64 rows of `tile`, with the
+    widest SIMD unit of the CPU it runs on. Every kernel gives the same bits.
+
+    A sparse scan jumps from dimension to dimension, which the hardware prefetchers do
+    not follow: the kernels prefetch the query's dimensions of `ahead` (a tile a few
+    tiles on, or null) while they score this one. */
+inline void tile_dots(float const* tile, float const* ahead, tile_query const& q, float* out) noexcept {
+    static tile_kernel const kernel = select_tile_kernel();
+    kernel(tile, ahead, q, out);
+}
+
+/** Rows of `dim` floats: whole tiles of `tile_rows` rows, each dimension-major, then
+    the remaining rows row-major. */
+class vector_tiles {
+public:
+    vector_tiles() = default;
+    explicit vector_tiles(std::size_t dim) : dim_(dim) {}
+
+    std::size_t dimension() const noexcept { return dim_; }
+    /// Number of rows.
+    std::size_t size() const noexcept { return full_tiles_ * tile_rows + tail_.size() / std::max<std::size_t>(dim_, 1); }
+    /// Whether a non-finite value was ever appended (then scans are dense).
+    bool has_non_finite() const noexcept { return non_finite_; }
+
+    /// Append a row of `dimension()` floats.
+    void append(std::span<float const> row) {
+        for (std::size_t i = 0; i < dim_; ++i) non_finite_ |= !std::isfinite(row[i]);
+        tail_.insert(tail_.end(), row.begin(), row.begin() + static_cast<std::ptrdiff_t>(dim_));
+        if (tail_.size() < tile_rows * dim_) return;
+        // A whole tile: transpose the tail into it.
+        tiles_.resize(tiles_.size() + tile_rows * dim_);
+        float* t = tiles_.data() + full_tiles_ * tile_rows * dim_;
+        for (std::size_t r = 0; r < tile_rows; ++r)
+            for (std::size_t i = 0; i < dim_; ++i) t[i * tile_rows + r] = tail_[r * dim_ + i];
+        ++full_tiles_;
+        tail_.clear();
+    }
+
+    /// Copy row `s` into `out` (`dimension()` floats).
+    void copy_row(std::size_t s, std::span<float> out) const noexcept {
+        if (s >= full_tiles_ * tile_rows) {
+            auto const row = tail_.begin() + static_cast<std::ptrdiff_t>((s - full_tiles_ * tile_rows) * dim_);
+            std::copy(row, row + static_cast<std::ptrdiff_t>(dim_), out.begin());
+            return;
+        }
+        float const* t = tiles_.data() + (s / tile_rows) * tile_rows * dim_ + s % tile_rows;
+        for (std::size_t i = 0; i < dim_; ++i) out[i] = t[i * tile_rows];
+    }
+
+    /// Every row, one after the other (`size() * dimension()` floats).
+    std::vector<float> row_major() const {
+        std::vector<float> out(size() * dim_);
+        for (std::size_t s = 0; s < size(); ++s) copy_row(s, {out.data() + s * dim_, dim_});
+        return out;
+    }
+
+    /// The query as a scan visits it: only its nonzero dimensions, unless more than
+    /// half are nonzero or a non-finite value was stored. `nonzero` is the caller's buffer.
+    tile_query prepare(std::span<float const> query, std::vector<std::uint32_t>& nonzero) const {
+        tile_query q{query.data(), dim_, {}, true};
+        if (non_finite_) return q;
+        nonzero.clear();
+        for (std::size_t i = 0; i < dim_; ++i)
+            if (query[i] != 0.0f) nonzero.push_back(static_cast<std::uint32_t>(i));
+        if (nonzero.size() * 2 > dim_) return q; // then the dense loop's register sums win
+        q.nonzero = nonzero;
+        q.dense = false;
+        return q;
+    }
+
+    /** `out[r] = dot(row b * tile_rows + r, query)` for the rows of block `b` (rows
+        `b * tile_rows` on, at most `tile_rows`): a whole tile through `tile_dots`,
+        the row-major rest through `dot` (or `sparse_dot`). */
+    void score_block(std::size_t b, tile_query const& q, float* out) const noexcept {
+        if (b < full_tiles_) {
+            constexpr std::size_t prefetch_distance = 2; // tiles: about 1.5 µs of sparse work ahead
+            float const* t = tiles_.data() + b * tile_rows * dim_;
+            tile_dots(t, b + prefetch_distance < full_tiles_ ? t + prefetch_distance * tile_rows * dim_ : nullptr, q,
+                      out);
+            return;
+        }
+        std::span<float const> const query(q.values, dim_);
+        for (std::size_t r = 0; r * dim_ < tail_.size(); ++r)
+            out[r] = q.dense ? static_cast<float>(dot({tail_.data() + r * dim_, dim_}, query))
+                             : sparse_dot(tail_.data() + r * dim_, q);
+    }
+
+    /// `dot(row, query)` visiting only the query's nonzero dimensions, in `dot`'s order.
+    static float sparse_dot(float const* row, tile_query const& q) noexcept {
+        std::size_t const whole = q.dim - q.dim % 16;
+        float lane[16] = {};
+        float tail = 0;
+        for (auto const i : q.nonzero) {
+            if (i < whole) lane[i % 16] += row[i] * q.values[i];
+            else tail += row[i] * q.values[i];
+        }
+        for (std::size_t step = 8; step >= 1; step /= 2)
+            for (std::size_t j = 0; j < step; ++j) lane[j] += lane[j + step];
+        return lane[0] + tail;
+    }
+
+private:
+    std::size_t dim_ = 0;
+    std::size_t full_tiles_ = 0;
+    bool non_finite_ = false;
+    std::vector<float> tiles_; // full_tiles_ tiles, dimension-major
+    std::vector<float> tail_;  // the rows after them, row-major
+};
+
+} // namespace persona::detail
+
+#endif

@@ -1,0 +1,210 @@
+// The tiled vector store and its scan kernels (detail/vector_tiles.hpp): every kernel
+// this CPU can run returns `dot`'s bits, dense or sparse, and the store keeps every row
+// exactly, in whole tiles and in its row-major rest. Then the flat retriever, which
+// scans through it, against scores computed here one row at a time.
+#include <persona/detail/vector_tiles.hpp>
+#include <persona/flat_retriever.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace persona;
+using detail::tile_rows;
+
+namespace {
+
+std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
+
+/// `count` random rows of `dim` floats; magnitudes vary with the dimension so that the
+/// order of additions shows in the rounding.
+std::vector<float> random_rows(std::mt19937_64& rng, std::size_t count, std::size_t dim) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> rows(count * dim);
+    for (auto& x : rows) x = normal(rng) * (dim % 3 == 0 ? 1000.0f : 0.01f);
+    return rows;
+}
+
+/// A query with about `zero_share` of its dimensions exactly zero.
+std::vector<float> random_query(std::mt19937_64& rng, std::size_t dim, double zero_share) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<float> q(dim);
+    for (auto& x : q) x = u(rng) < zero_share ? 0.0f : normal(rng);
+    return q;
+}
+
+/// The kernels this CPU can run, by name.
+std::vector<std::pair<char const*, detail::tile_kernel>> runnable_kernels() {
+    std::vector<std::pair<char const*, detail::tile_kernel>> out{{"portable", detail::tile_dots_portable}};
+#if defined(PERSONA_DETAIL_TILE_DISPATCH)
+    if (__builtin_cpu_supports("avx")) out.emplace_back("avx", detail::tile_dots_avx);
+    else WARN("this CPU has no AVX: its tile kernel is not checked");
+    if (__builtin_cpu_supports("avx512f")) out.emplace_back("avx512", detail::tile_dots_avx512);
+    else WARN("this CPU has no AVX-512: its tile kernel is not checked");
+#endif
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("vector_tiles: every tile kernel returns dot's bits, dense and sparse, at dimensions 1 to 300") {
+    std::mt19937_64 rng(7);
+    auto const kernels = runnable_kernels();
+    std::size_t checked = 0;
+    for (std::size_t dim = 1; dim <= 300; ++dim) {
+        auto const rows = random_rows(rng, tile_rows, dim);
+        // The layout the store uses: dimension i of row r at i * tile_rows + r.
+        std::vector<float> tile(tile_rows * dim);
+        for (std::size_t r = 0; r < tile_rows; ++r)
+            for (std::size_t i = 0; i < dim; ++i) tile[i * tile_rows + r] = rows[r * dim + i];
+        for (double const zeros : {0.0, 0.8}) {
+            auto const query = random_query(rng, dim, zeros);
+            std::vector<std::uint32_t> nonzero;
+            for (std::uint32_t i = 0; i < dim; ++i)
+                if (query[i] != 0.0f) nonzero.push_back(i);
+            for (bool const dense : {true, false}) {
+                detail::tile_query const q{query.data(), dim, dense ? std::span<std::uint32_t const>{} : nonzero, dense};
+                for (auto const& [name, kernel] : kernels) {
+                    float out[tile_rows];
+                    kernel(tile.data(), nullptr, q, out);
+                    for (std::size_t r = 0; r < tile_rows; ++r) {
+                        double const expected = detail::dot_scalar({rows.data() + r * dim, dim}, query);
+                        if (bits(out[r]) != bits(expected)) {
+                            INFO("kernel " << name << ", dimension " << dim << ", row " << r << ", zeros " << zeros
+                                           << (dense ? ", dense" : ", sparse"));
+                            CHECK(static_cast<double>(out[r]) == expected);
+                        }
+                        ++checked;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(checked == 300 * 2 * 2 * kernels.size() * tile_rows);
+}
+
+TEST_CASE("vector_tiles: rows round-trip and score as dot, in whole tiles and in the row-major rest") {
+    std::mt19937_64 rng(11);
+    for (std::size_t const dim : {1, 16, 100, 256, 257})
+        for (std::size_t const count : {1, 63, 64, 65, 200}) {
+            INFO("dimension " << dim << ", rows " << count);
+            auto const rows = random_rows(rng, count, dim);
+            detail::vector_tiles tiles(dim);
+            for (std::size_t r = 0; r < count; ++r) tiles.append({rows.data() + r * dim, dim});
+            REQUIRE(tiles.size() == count);
+            CHECK(tiles.row_major() == rows);
+            std::vector<float> row(dim);
+            tiles.copy_row(count - 1, row);
+            CHECK(std::equal(row.begin(), row.end(), rows.end() - static_cast<std::ptrdiff_t>(dim)));
+
+            for (double const zeros : {0.0, 0.9}) {
+                auto const query = random_query(rng, dim, zeros);
+                std::vector<std::uint32_t> nonzero;
+                auto const q = tiles.prepare(query, nonzero);
+                auto const nonzeros = static_cast<std::size_t>(std::count_if(query.begin(), query.end(), [](float x) { return x != 0.0f; }));
+                CHECK(q.dense == (nonzeros * 2 > dim)); // sparse only when at most half are nonzero
+                std::size_t mismatches = 0;
+                for (std::size_t b = 0; b * tile_rows < count; ++b) {
+                    float out[tile_rows];
+                    tiles.score_block(b, q, out);
+                    for (std::size_t r = 0; r < tile_rows && b * tile_rows + r < count; ++r) {
+                        std::size_t const s = b * tile_rows + r;
+                        mismatches += bits(out[r]) != bits(detail::dot_scalar({rows.data() + s * dim, dim}, query));
+                    }
+                }
+                CHECK(mismatches == 0);
+            }
+        }
+}
+
+TEST_CASE("vector_tiles: a query is scanned sparsely only when at most half its dimensions are nonzero") {
+    detail::vector_tiles tiles(8);
+    std::vector<float> const row(8, 0.5f);
+    tiles.append(row);
+    std::vector<std::uint32_t> nonzero;
+    std::vector<float> half{1, 0, 2, 0, -0.0f, 3, 0, 4}; // -0 counts as zero
+    auto q = tiles.prepare(half, nonzero);
+    CHECK_FALSE(q.dense);
+    CHECK(std::vector<std::uint32_t>(q.nonzero.begin(), q.nonzero.end()) == std::vector<std::uint32_t>{0, 2, 5, 7});
+    std::vector<float> most{1, 1, 1, 1, 1, 0, 0, 0};
+    CHECK(tiles.prepare(most, nonzero).dense);
+}
+
+TEST_CASE("vector_tiles: after a non-finite value every scan is dense, so inf * 0 still gives NaN") {
+    std::size_t const dim = 32;
+    detail::vector_tiles tiles(dim);
+    std::vector<float> rows(tile_rows * dim, 0.25f);
+    rows[5 * dim + 3] = std::numeric_limits<float>::infinity(); // row 5, dimension 3
+    for (std::size_t r = 0; r < tile_rows; ++r) tiles.append({rows.data() + r * dim, dim});
+    CHECK(tiles.has_non_finite());
+    std::vector<float> query(dim, 0.0f);
+    query[0] = 1.0f; // dimension 3 is zero: inf * 0
+    std::vector<std::uint32_t> nonzero;
+    auto const q = tiles.prepare(query, nonzero);
+    CHECK(q.dense);
+    float out[tile_rows];
+    tiles.score_block(0, q, out);
+    CHECK(std::isnan(out[5]));
+    CHECK(std::isnan(detail::dot_scalar({rows.data() + 5 * dim, dim}, query)));
+    CHECK(out[4] == 0.25f);
+}
+
+TEST_CASE("flat_retriever: scores from the tiled scan equal dot products computed row by row, across removals") {
+    std::mt19937_64 rng(5);
+    std::size_t const dim = 64, n = 3 * tile_rows + 21; // three whole tiles and a row-major rest
+    flat_retriever retriever;
+    user_ref const user{"w", "u"};
+    std::vector<chunk> chunks(n);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& c = chunks[i];
+        c.item_id = "e" + std::to_string(i);
+        c.chunk_id = make_chunk_id(c.item_id, item_kind::event, 1);
+        c.text = "row " + std::to_string(i);
+        c.time = timestamp{} + std::chrono::hours(24 * static_cast<long>(i));
+        c.embedding.resize(dim);
+        for (auto& x : c.embedding) x = normal(rng);
+        float norm = 0;
+        for (float x : c.embedding) norm += x * x;
+        for (auto& x : c.embedding) x /= std::sqrt(norm);
+    }
+    REQUIRE(retriever.add(user, chunks).has_value());
+    // Remove a few, so that dead rows sit inside tiles.
+    std::vector<std::string> removed;
+    for (std::size_t const i : {0, 17, 64, 100, 200}) removed.push_back(chunks[i].item_id);
+    REQUIRE(retriever.remove_items(user, removed).has_value());
+
+    for (double const zeros : {0.0, 0.85}) {
+        INFO("zeros " << zeros);
+        search_query q;
+        q.vector = random_query(rng, dim, zeros);
+        float norm = 0;
+        for (float x : q.vector) norm += x * x;
+        for (auto& x : q.vector) x /= std::sqrt(norm);
+        q.parts.push_back({"qqzzxxyy", 1.0}); // matches no chunk: the vector side decides alone
+        q.k = 10;
+        auto const hits = retriever.search(user, q).value();
+        REQUIRE(hits.size() == 10);
+        // Expected: clamp(dot, 0, 1) of every live chunk, best 10 (ties by chunk id).
+        std::vector<std::pair<double, std::string>> expected;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i == 0 || i == 17 || i == 64 || i == 100 || i == 200) continue;
+            double const score = std::clamp(detail::dot_scalar(chunks[i].embedding, q.vector), 0.0, 1.0);
+            if (score > 1e-9) expected.emplace_back(-score, chunks[i].chunk_id);
+        }
+        std::sort(expected.begin(), expected.end());
+        for (std::size_t k = 0; k < hits.size(); ++k) {
+            INFO("hit " << k);
+            CHECK(hits[k].chunk_id == expected[k].second);
+            CHECK(bits(hits[k].score) == bits(-expected[k].first));
+        }
+    }
+}
