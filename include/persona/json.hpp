@@ -801,7 +801,17 @@ inline void serialize_to(std::string& out, boost::json::value const& v) {
     auto const string = [&out](std::string_view s) {
         static constexpr char hex[] = "0123456789abcdef";
         out += '"';
-        for (char c : s) {
+        // Runs of characters that need no escape are appended whole (most text is one run).
+        auto const plain = [](char c) {
+            return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+        };
+        for (std::size_t i = 0; i < s.size();) {
+            std::size_t run = i;
+            while (run < s.size() && plain(s[run])) ++run;
+            out.append(s.data() + i, run - i);
+            if (run == s.size()) break;
+            i = run + 1;
+            char const c = s[run];
             auto const u = static_cast<unsigned char>(c);
             switch (c) {
             case '"': out += "\\\""; break;
