@@ -76,15 +76,24 @@ inline void tile_dots_portable(float const* tile, float const* /*ahead*/, tile_q
 
 // Kernels for wider units than the build may target, chosen at run time by
 // `tile_dots` (GCC and Clang compile a function for the unit its `target` names).
-// A dense scan takes the tile a group of rows at a time, with its 16 lane sums in
-// registers; a sparse one visits each listed dimension once for all groups, with the
-// sums in memory (the order of additions per row is the same either way).
+// Both visit the dimensions in ascending order, all groups of rows of a dimension
+// together, with the 17 sums of each group (16 lanes and the tail) in memory: a dense
+// scan then streams the tile from start to end. (Taking one group at a time with its
+// sums in registers reads each 256-byte dimension in four passes, which the hardware
+// prefetchers follow badly: 0.65 of the read loop at 1M rows against 0.9 this way.)
 
 /// Prefetch the query's dimensions of tile `ahead` (see `tile_dots`).
-inline void prefetch_tile(float const* ahead, tile_query const& q) noexcept {
+__attribute__((always_inline)) inline void prefetch_tile(float const* ahead, tile_query const& q) noexcept {
     if (ahead == nullptr) return;
     for (auto const i : q.nonzero)
         for (std::size_t r = 0; r < tile_rows; r += 16) __builtin_prefetch(ahead + i * tile_rows + r);
+}
+
+/// Prefetch dimension `i` of tile `ahead` into L2 (see `tile_dots`): a dense scan reads
+/// the tile it scores at memory speed while the next-but-one arrives.
+__attribute__((always_inline)) inline void prefetch_dimension(float const* ahead, std::size_t i) noexcept {
+    if (ahead == nullptr) return;
+    for (std::size_t r = 0; r < tile_rows; r += 16) __builtin_prefetch(ahead + i * tile_rows + r, 0, 2);
 }
 
 /// AVX: a group is 8 rows, one register per dimension. AVX has no FMA, so no product
@@ -93,32 +102,14 @@ __attribute__((target("avx"))) inline void tile_dots_avx(float const* tile, floa
                                                          float* out) noexcept {
     constexpr std::size_t groups = tile_rows / 8;
     std::size_t const whole = q.dim - q.dim % 16;
-    if (q.dense) {
-        for (std::size_t g = 0; g < groups; ++g) {
-            float const* base = tile + g * 8;
-            __m256 acc[16];
-            for (auto& a : acc) a = _mm256_setzero_ps();
-            __m256 tail = _mm256_setzero_ps();
-            for (std::size_t i0 = 0; i0 < whole; i0 += 16) {
-#pragma GCC unroll 16
-                for (std::size_t j = 0; j < 16; ++j)
-                    acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(base + (i0 + j) * tile_rows),
-                                                                 _mm256_set1_ps(q.values[i0 + j])));
-            }
-            for (std::size_t i = whole; i < q.dim; ++i)
-                tail = _mm256_add_ps(tail,
-                                     _mm256_mul_ps(_mm256_loadu_ps(base + i * tile_rows), _mm256_set1_ps(q.values[i])));
-            for (std::size_t step = 8; step >= 1; step /= 2)
-                for (std::size_t j = 0; j < step; ++j) acc[j] = _mm256_add_ps(acc[j], acc[j + step]);
-            _mm256_storeu_ps(out + g * 8, _mm256_add_ps(acc[0], tail));
-        }
-        return;
-    }
-    prefetch_tile(ahead, q);
     __m256 acc[17][groups]; // lanes 0-15, then the tail
     for (auto& lane : acc)
         for (auto& a : lane) a = _mm256_setzero_ps();
-    for (auto const i : q.nonzero) {
+    std::size_t const count = q.dense ? q.dim : q.nonzero.size();
+    if (!q.dense) prefetch_tile(ahead, q);
+    for (std::size_t k = 0; k < count; ++k) {
+        std::size_t const i = q.dense ? k : q.nonzero[k];
+        if (q.dense) prefetch_dimension(ahead, i);
         __m256 const y = _mm256_set1_ps(q.values[i]);
         auto& sum = acc[i < whole ? i % 16 : 16];
         for (std::size_t g = 0; g < groups; ++g)
@@ -152,31 +143,14 @@ __attribute__((target("avx512f"))) inline void tile_dots_avx512(float const* til
                                                                 tile_query const& q, float* out) noexcept {
     constexpr std::size_t groups = tile_rows / 16;
     std::size_t const whole = q.dim - q.dim % 16;
-    if (q.dense) {
-        for (std::size_t g = 0; g < groups; ++g) {
-            float const* base = tile + g * 16;
-            __m512 acc[16];
-            for (auto& a : acc) a = _mm512_setzero_ps();
-            __m512 tail = _mm512_setzero_ps();
-            for (std::size_t i0 = 0; i0 < whole; i0 += 16) {
-#pragma GCC unroll 16
-                for (std::size_t j = 0; j < 16; ++j)
-                    acc[j] = add_rounded(acc[j],
-                                         product_rounded(base + (i0 + j) * tile_rows, _mm512_set1_ps(q.values[i0 + j])));
-            }
-            for (std::size_t i = whole; i < q.dim; ++i)
-                tail = add_rounded(tail, product_rounded(base + i * tile_rows, _mm512_set1_ps(q.values[i])));
-            for (std::size_t step = 8; step >= 1; step /= 2)
-                for (std::size_t j = 0; j < step; ++j) acc[j] = add_rounded(acc[j], acc[j + step]);
-            _mm512_storeu_ps(out + g * 16, add_rounded(acc[0], tail));
-        }
-        return;
-    }
-    prefetch_tile(ahead, q);
     __m512 acc[17][groups]; // lanes 0-15, then the tail
     for (auto& lane : acc)
         for (auto& a : lane) a = _mm512_setzero_ps();
-    for (auto const i : q.nonzero) {
+    std::size_t const count = q.dense ? q.dim : q.nonzero.size();
+    if (!q.dense) prefetch_tile(ahead, q);
+    for (std::size_t k = 0; k < count; ++k) {
+        std::size_t const i = q.dense ? k : q.nonzero[k];
+        if (q.dense) prefetch_dimension(ahead, i);
         __m512 const y = _mm512_set1_ps(q.values[i]);
         auto& sum = acc[i < whole ? i % 16 : 16];
         for (std::size_t g = 0; g < groups; ++g)
@@ -206,9 +180,9 @@ inline tile_kernel select_tile_kernel() noexcept {
 /** `out[r] = dot(row r, query)` (as a float) for the 64 rows of `tile`, with the
     widest SIMD unit of the CPU it runs on. Every kernel gives the same bits.
 
-    A sparse scan jumps from dimension to dimension, which the hardware prefetchers do
-    not follow: the kernels prefetch the query's dimensions of `ahead` (a tile a few
-    tiles on, or null) while they score this one. */
+    `ahead` is a tile a few tiles on (or null) that the kernels prefetch while they
+    score this one: a sparse scan jumps from dimension to dimension, which the hardware
+    prefetchers do not follow, and a dense one keeps more of memory's bandwidth busy. */
 inline void tile_dots(float const* tile, float const* ahead, tile_query const& q, float* out) noexcept {
     static tile_kernel const kernel = select_tile_kernel();
     kernel(tile, ahead, q, out);
