@@ -1,8 +1,9 @@
 // Issue 7, benchmark 3: the vector scan against the memory limit. For one user of n
 // vectors (d = 256, random unit vectors; n up to --sizes, >= 1M in the full run) it
 // measures, in the same run and interleaved A B C C B A ...:
-//   A. a plain read loop summing a float array of n * d floats (8 independent 4-float
-//      accumulators: what one core can stream from memory);
+//   A. a plain read loop summing a float array of n * d floats (8 independent
+//      accumulators of the widest unit the CPU has, AVX-512 or SSE: what one core can
+//      stream from memory);
 //   B. persona::flat_retriever::search at k = 10 with the query vector and a query text
 //      that matches no chunk, so the vector side is the whole work;
 //   C. Debian's FAISS faiss::IndexFlatIP::search, batch 1, k = 10, on the same vectors.
@@ -19,6 +20,9 @@
 #include <persona/flat_retriever.hpp>
 
 #include <faiss/IndexFlat.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <omp.h>
 
 #include <functional>
@@ -32,7 +36,7 @@ using idx_t = faiss::Index::idx_t; // FAISS 1.7.3 has no faiss::idx_t
 /// Sum of `n` floats with 8 independent 4-float accumulators (GCC/Clang vector extension:
 /// SIMD where the target has it, scalar code otherwise). The accumulators keep the adds
 /// from waiting on each other, so memory, not the adder, is the limit.
-float read_loop(float const* p, std::size_t n) {
+float read_loop_sse(float const* p, std::size_t n) {
     typedef float v4 __attribute__((vector_size(16)));
     v4 acc[8] = {};
     std::size_t i = 0;
@@ -46,6 +50,36 @@ float read_loop(float const* p, std::size_t n) {
     for (auto const& a : acc) s += a[0] + a[1] + a[2] + a[3];
     for (; i < n; ++i) s += p[i];
     return s;
+}
+
+#if defined(__x86_64__)
+/// The same with AVX-512 loads, 8 accumulators of 16 floats: the read loop must be at
+/// least as wide as the kernel flat_retriever picks (AVX-512 where the CPU has it), or
+/// "flat / read loop" would flatter the retriever.
+__attribute__((target("avx512f"))) float read_loop_avx512(float const* p, std::size_t n) {
+    __m512 acc[8];
+    for (auto& a : acc) a = _mm512_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 128 <= n; i += 128)
+        for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_ps(acc[j], _mm512_loadu_ps(p + i + 16 * j));
+    float s = 0;
+    float lanes[16];
+    for (auto const& a : acc) {
+        _mm512_storeu_ps(lanes, a);
+        for (float x : lanes) s += x;
+    }
+    for (; i < n; ++i) s += p[i];
+    return s;
+}
+#endif
+
+/// The widest read loop this CPU runs.
+float read_loop(float const* p, std::size_t n) {
+#if defined(__x86_64__)
+    static bool const wide = __builtin_cpu_supports("avx512f");
+    if (wide) return read_loop_avx512(p, n);
+#endif
+    return read_loop_sse(p, n);
 }
 
 /// A random unit vector (uniform coordinates, normalised: the scan's speed does not
