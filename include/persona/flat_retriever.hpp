@@ -22,8 +22,9 @@ namespace persona {
 
 /** Exact hybrid search over each user's chunks. Models `retriever`.
 
-    Each user has a contiguous matrix of chunk vectors (scanned exactly) and a BM25
-    index of the chunks' analyzed text. A search scores every chunk of that user by
+    Each user has a matrix of chunk vectors, in tiles of 64 rows stored dimension by
+    dimension (scanned exactly, reading only the query's nonzero dimensions, with the
+    widest SIMD unit of the CPU), and a BM25 index of the chunks' analyzed text. A search scores every chunk of that user by
     `lexical_weight * bm25 + (1 - lexical_weight) * clamp(dot, 0, 1)`, both in [0, 1]
     (the dot product is the cosine for the unit vectors embedders produce); when only
     one side has signal (no query term is indexed, or no query vector of the index's

@@ -2,7 +2,7 @@
 #define PERSONA_DETAIL_HYBRID_RANKING_HPP
 
 // Not API. The per-user state and scoring shared by persona's retrievers: slot
-// bookkeeping, a BM25 index, a contiguous vector matrix, fusion and top-k.
+// bookkeeping, a BM25 index, the vectors (in tiles: vector_tiles.hpp), fusion and top-k.
 
 #include <persona/detail/dot.hpp>
 #include <persona/detail/vector_tiles.hpp>
