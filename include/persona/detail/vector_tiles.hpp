@@ -96,6 +96,10 @@ __attribute__((always_inline)) inline void prefetch_dimension(float const* ahead
     for (std::size_t r = 0; r < tile_rows; r += 16) __builtin_prefetch(ahead + i * tile_rows + r, 0, 2);
 }
 
+// The AVX and AVX-512 kernels have the same shape on purpose: a kernel's unit is named
+// in its `target` attribute, which a template parameter cannot supply, and GCC inlines
+// an intrinsic only into a function compiled for the intrinsic's unit.
+
 /// AVX: a group is 8 rows, one register per dimension. AVX has no FMA, so no product
 /// is fused with its sum.
 __attribute__((target("avx"))) inline void tile_dots_avx(float const* tile, float const* ahead, tile_query const& q,
