@@ -211,11 +211,27 @@ public:
             if (q.prefer_recent && score > 0) score = (1 - recency_weight) * score + recency_weight * recency(s);
             return std::clamp(score, 0.0, 1.0);
         };
-        std::vector<float> row(vw > 0 ? dimension_ : 0);
+        std::vector<std::uint32_t> nonzero;
+        tile_query const tq = vw > 0 ? vectors_.prepare(q.vector, nonzero) : tile_query{};
+        // With a shortlist, slots are scored one at a time in any order: each tile is
+        // scored whole the first time one of its slots is needed (a row of a tile is
+        // spread over every dimension's lines; the tile costs little more), a row of
+        // the row-major rest on its own.
+        std::vector<float> block_cosines;
+        std::vector<bool> block_scored;
         auto const score_of = [&](std::size_t s) {
             if (vw <= 0) return fuse(s, 0.0);
-            vectors_.copy_row(s, row);
-            return fuse(s, dot(row, q.vector));
+            if (vectors_.in_rest(s)) return fuse(s, static_cast<double>(vectors_.score_rest_row(s, tq)));
+            if (block_cosines.empty()) {
+                block_cosines.resize((slots_.size() / tile_rows + 1) * tile_rows);
+                block_scored.resize(slots_.size() / tile_rows + 1);
+            }
+            std::size_t const b = s / tile_rows;
+            if (!block_scored[b]) {
+                vectors_.score_block(b, tq, block_cosines.data() + b * tile_rows);
+                block_scored[b] = true;
+            }
+            return fuse(s, static_cast<double>(block_cosines[s]));
         };
         auto const keep = [&](std::size_t s) {
             double const score = score_of(s);
@@ -235,8 +251,6 @@ public:
             // Liveness comes from the bitmap, which keeps the slot records (80 bytes
             // each) out of the cache during the scan.
             hits.reserve(std::min<std::size_t>(q.k, slots_.size()) + 1);
-            std::vector<std::uint32_t> nonzero;
-            tile_query const tq = vw > 0 ? vectors_.prepare(q.vector, nonzero) : tile_query{};
             float cosines[tile_rows] = {};
             for (std::size_t first = 0; first < slots_.size(); first += tile_rows) {
                 std::size_t const rows = std::min(tile_rows, slots_.size() - first);

@@ -268,6 +268,15 @@ public:
                              : sparse_dot(tail_.data() + r * dim_, q);
     }
 
+    /// Whether row `s` is in the row-major rest (not yet in a whole tile).
+    bool in_rest(std::size_t s) const noexcept { return s >= full_tiles_ * tile_rows; }
+
+    /// `dot(row s, query)` for a row of the row-major rest (`in_rest(s)`).
+    float score_rest_row(std::size_t s, tile_query const& q) const noexcept {
+        float const* row = tail_.data() + (s - full_tiles_ * tile_rows) * dim_;
+        return q.dense ? static_cast<float>(dot({row, dim_}, {q.values, dim_})) : sparse_dot(row, q);
+    }
+
     /// `dot(row, query)` visiting only the query's nonzero dimensions, in `dot`'s order.
     static float sparse_dot(float const* row, tile_query const& q) noexcept {
         std::size_t const whole = q.dim - q.dim % 16;
