@@ -15,7 +15,7 @@
 //     which the hardware fetches together: 12 against 17 ns per row at 10k rows with
 //     a 42-dimension query (docs/performance.md).
 // The rows after the last whole tile (fewer than 64) stay row-major and are scored
-// with `dot`: a user of a few chunks costs no padding.
+// with `dot` (or its sparse form): a user of a few chunks costs no padding.
 //
 // Skipping a zero of the query changes no bit: each partial sum starts at +0, and a sum
 // of floats is -0 only when both operands are -0, so a partial sum is never -0; adding
