@@ -17,16 +17,18 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <concepts>
@@ -126,23 +128,59 @@ inline bool is_safe_field(http_field const& f) noexcept {
     return !f.name.empty() && clean(f.name) && clean(f.value);
 }
 
-inline bhttp::response<bhttp::string_body> to_beast(http_response&& r, unsigned version, bool keep_alive,
-                                                    bool head) {
-    bhttp::response<bhttp::string_body> m;
-    m.version(version);
-    // A 1xx is not a final response and would leave the client waiting; Beast rejects
-    // anything outside 100..999.
-    m.result(r.status >= 200 && r.status <= 999 ? static_cast<unsigned>(r.status) : 500u);
-    for (auto const& f : r.fields)
-        if (!is_framing_field(f.name) && is_safe_field(f)) m.insert(f.name, f.value);
-    if (m.find(bhttp::field::server) == m.end()) m.set(bhttp::field::server, "persona");
-    if (m.result() == bhttp::status::no_content || m.result() == bhttp::status::not_modified) r.body.clear();
-    m.body() = std::move(r.body);
-    m.keep_alive(keep_alive);
-    m.prepare_payload();
-    // A response to HEAD announces the length of the body it does not carry.
-    if (head) m.body().clear();
-    return m;
+// A field value as Beast would store it: without leading or trailing spaces and tabs.
+inline std::string_view trim_ows(std::string_view v) noexcept {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
+/** Write the status line and fields of `r` to `out` (cleared first), as Beast's
+    serializer would for the same message, and return whether the body is sent.
+
+    Written here rather than through `bhttp::response` because building Beast's field
+    list (one allocation per field) and walking its serializer cost a persona request
+    more than its whole parse; the bytes are the same: the handler's fields in order
+    (framing and unsafe ones dropped, values trimmed), `Server: persona` unless the
+    handler set one, `Connection` as keep-alive and the version require, and
+    `Content-Length` except on 204 and 304, whose bodies are dropped. A response to HEAD
+    announces the length of the body it does not carry.
+*/
+inline bool write_head(std::string& out, http_response const& r, unsigned version, bool keep_alive, bool head) {
+    // A 1xx is not a final response and would leave the client waiting.
+    unsigned const code = r.status >= 200 && r.status <= 999 ? static_cast<unsigned>(r.status) : 500u;
+    out.clear();
+    out += "HTTP/";
+    out += static_cast<char>('0' + version / 10 % 10);
+    out += '.';
+    out += static_cast<char>('0' + version % 10);
+    out += ' ';
+    out += static_cast<char>('0' + code / 100);
+    out += static_cast<char>('0' + code / 10 % 10);
+    out += static_cast<char>('0' + code % 10);
+    out += ' ';
+    out += bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+    out += "\r\n";
+    bool has_server = false;
+    for (auto const& f : r.fields) {
+        if (is_framing_field(f.name) || !is_safe_field(f)) continue;
+        has_server = has_server || persona::detail::iequals(f.name, "Server");
+        out += f.name;
+        out += ": ";
+        out += trim_ows(f.value);
+        out += "\r\n";
+    }
+    if (!has_server) out += "Server: persona\r\n";
+    if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
+    if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
+    bool const bodiless = code == 204 || code == 304;
+    if (!bodiless) {
+        out += "Content-Length: ";
+        out += std::to_string(r.body.size());
+        out += "\r\n";
+    }
+    out += "\r\n";
+    return !bodiless && !head;
 }
 
 class server_session;
@@ -280,7 +318,7 @@ private:
         parser_.emplace();
         parser_->body_limit(opts().body_limit);
         parser_->header_limit(static_cast<std::uint32_t>(opts().header_limit));
-        if (buffer_.size() != 0) return read_header(); // a pipelined request is already here
+        if (buffer_.size() != 0) return on_first_bytes(); // a pipelined request is already here
         // Wait for the first byte separately: until it arrives the connection is idle
         // (idle_timeout applies, and stop() may close it), after it a header is due.
         idle_ = true;
@@ -290,42 +328,57 @@ private:
                                     self->idle_ = false;
                                     if (ec) return self->stream_.close();
                                     self->buffer_.commit(n);
-                                    self->read_header();
+                                    self->on_first_bytes();
                                 });
     }
 
-    void read_header() {
+    void on_first_bytes() {
         // On a new connection the deadline set before the first byte still runs, so the
         // whole header must arrive within header_timeout of connecting.
         if (!first_) stream_.expires_after(opts().header_timeout);
-        bhttp::async_read_header(stream_, buffer_, *parser_,
-                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                     self->on_header(ec);
-                                 });
+        parse();
     }
 
-    void on_header(beast::error_code ec) {
-        if (ec) return on_read_error(ec);
-        stream_.expires_after(opts().request_timeout);
-        auto const& h = parser_->get();
-        if (!parser_->is_done() && h.version() >= 11 &&
-            persona::detail::iequals(h[bhttp::field::expect], "100-continue")) {
-            continue_.emplace(bhttp::status::continue_, h.version());
-            return bhttp::async_write(stream_, *continue_,
-                                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                          self->continue_.reset();
-                                          if (ec) return self->stream_.close();
-                                          self->read_body();
-                                      });
+    // Feed what is buffered to the parser, and read more while it needs more. Parsing
+    // in place, rather than through Beast's composed reads, costs one read per request
+    // when the request arrives whole, as it almost always does.
+    void parse() {
+        while (!parser_->is_done() && buffer_.size() != 0) {
+            bool const had_header = parser_->is_header_done();
+            beast::error_code ec;
+            std::size_t const used = parser_->put(buffer_.data(), ec);
+            buffer_.consume(used);
+            if (ec == bhttp::error::need_more) break;
+            if (ec) return on_read_error(ec);
+            if (!had_header && parser_->is_header_done()) {
+                stream_.expires_after(opts().request_timeout);
+                auto const& h = parser_->get();
+                if (!parser_->is_done() && h.version() >= 11 &&
+                    persona::detail::iequals(h[bhttp::field::expect], "100-continue"))
+                    return send_continue(h.version());
+            }
+            if (used == 0) break; // a body state with nothing to take: read more
         }
-        read_body();
+        if (parser_->is_done()) return handle();
+        // While the body streams in, read it in larger pieces (as Beast's own read does).
+        std::size_t const want =
+            parser_->is_header_done() ? std::clamp<std::size_t>(parser_->content_length_remaining().value_or(read_chunk),
+                                                                read_chunk, 64 * 1024)
+                                      : read_chunk;
+        stream_.async_read_some(buffer_.prepare(want), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+            // End of stream, a message cut short, a timeout or a reset: nobody to answer.
+            if (ec) return self->stream_.close();
+            self->buffer_.commit(n);
+            self->parse();
+        });
     }
 
-    void read_body() {
-        if (parser_->is_done()) return handle();
-        bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) return self->on_read_error(ec);
-            self->handle();
+    void send_continue(unsigned version) {
+        continue_.emplace(bhttp::status::continue_, version);
+        bhttp::async_write(stream_, *continue_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->continue_.reset();
+            if (ec) return self->stream_.close();
+            self->parse();
         });
     }
 
@@ -372,22 +425,19 @@ private:
     void send_error(error const& e) { write_response(protocol::error_response(e), 11, false, false); }
 
     void write_response(http_response&& r, unsigned version, bool keep_alive, bool head) {
-        try {
-            res_.emplace(to_beast(std::move(r), version, keep_alive, head));
-        } catch (std::exception const& e) {
-            log_server_error(std::string("cannot serialize response: ") + e.what());
-            keep_alive = false;
-            res_.emplace(to_beast(internal_error_response(), version, false, head));
-        }
+        bool const with_body = write_head(head_, r, version, keep_alive, head);
+        body_ = std::move(r.body);
+        std::array<net::const_buffer, 2> const buffers{net::buffer(head_),
+                                                       with_body ? net::buffer(body_) : net::const_buffer{}};
         stream_.expires_after(opts().request_timeout);
-        bhttp::async_write(stream_, *res_,
-                           [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                               self->res_.reset();
-                               if (ec) return self->stream_.close();
-                               if (!keep_alive) return self->linger_close();
-                               self->first_ = false;
-                               self->do_read();
-                           });
+        net::async_write(stream_, buffers, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+            // The buffers keep their capacity for the connection's next response.
+            self->body_.clear();
+            if (ec) return self->stream_.close();
+            if (!keep_alive) return self->linger_close();
+            self->first_ = false;
+            self->do_read();
+        });
     }
 
     // Closing with unread input makes the kernel send a reset, which can destroy the
@@ -418,7 +468,8 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::optional<request_parser> parser_;
-    std::optional<bhttp::response<bhttp::string_body>> res_;
+    std::string head_; // the status line and fields of the response being written
+    std::string body_; // its body
     std::optional<bhttp::response<bhttp::empty_body>> continue_;
     protocol::connection_info info_;
     std::size_t drained_ = 0;
