@@ -15,6 +15,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/error.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
@@ -23,6 +24,7 @@
 #include <boost/json/value_stack.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <array>
 #include <cmath>
@@ -30,7 +32,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,6 +62,12 @@ public:
     static constexpr std::size_t max_key_size = boost::json::string::max_size();
     static constexpr std::size_t max_string_size = boost::json::string::max_size();
 
+    // The value stack's scratch space starts on the handler (which lives on the parsing
+    // function's stack), so a small body is parsed without a heap allocation for it.
+    strict_json_handler() : stack({}, scratch_, sizeof scratch_) {}
+    strict_json_handler(strict_json_handler const&) = delete;
+    strict_json_handler& operator=(strict_json_handler const&) = delete;
+
     boost::json::value_stack stack;
     std::optional<std::string> duplicate_key;
     bool overflow = false;
@@ -64,11 +75,12 @@ public:
     bool on_document_begin(boost::system::error_code&) { return true; }
     bool on_document_end(boost::system::error_code&) { return true; }
     bool on_object_begin(boost::system::error_code&) {
-        keys_.emplace_back();
+        objects_.push_back({keys_used_, {}});
         return true;
     }
     bool on_object_end(std::size_t n, boost::system::error_code&) {
-        keys_.pop_back();
+        keys_used_ = objects_.back().first_key;
+        objects_.pop_back();
         stack.push_object(n);
         return true;
     }
@@ -84,7 +96,7 @@ public:
     }
     bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
         key_.append(s.data(), s.size());
-        if (!keys_.back().insert(key_).second) {
+        if (!remember_key()) {
             duplicate_key = std::move(key_);
             ec = errc::invalid_request;
             return false;
@@ -131,15 +143,47 @@ public:
     bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
 
 private:
-    std::vector<std::unordered_set<std::string>> keys_; // the keys seen, per open object
-    std::string key_;                                   // the key being assembled from parts
+    // An object's keys are compared one by one while it has few (request bodies have a
+    // handful, mostly short enough for no allocation); past `linear_keys` they go to a
+    // hash set, so a huge object is not quadratic.
+    static constexpr std::size_t linear_keys = 16;
+
+    struct open_object {
+        std::size_t first_key = 0;                         // its first key in keys_
+        std::unique_ptr<std::unordered_set<std::string>> many; // its keys, once it has many
+    };
+
+    // Record key_ for the innermost open object; false if it already has it.
+    bool remember_key() {
+        auto& o = objects_.back();
+        std::size_t const count = keys_used_ - o.first_key;
+        if (o.many) return o.many->insert(key_).second;
+        for (std::size_t i = o.first_key; i < keys_used_; ++i)
+            if (keys_[i] == key_) return false;
+        if (count + 1 > linear_keys) {
+            o.many = std::make_unique<std::unordered_set<std::string>>(
+                std::make_move_iterator(keys_.begin() + static_cast<std::ptrdiff_t>(o.first_key)),
+                std::make_move_iterator(keys_.begin() + static_cast<std::ptrdiff_t>(keys_used_)));
+            keys_used_ = o.first_key;
+            return o.many->insert(key_).second;
+        }
+        if (keys_used_ == keys_.size()) keys_.emplace_back();
+        keys_[keys_used_++] = key_; // reuses a string's capacity from an object already closed
+        return true;
+    }
+
+    unsigned char scratch_[1024];
+    std::vector<open_object> objects_; // the open objects, innermost last
+    std::vector<std::string> keys_;    // the keys of the open objects, by object; first keys_used_ are live
+    std::size_t keys_used_ = 0;
+    std::string key_; // the key being assembled from parts
 };
 
 // `parse_json` with the start of its syntax error messages given, so that a request body
 // ("request body is not valid JSON: ...") and a line of an import ("not valid JSON: ...",
 // then prefixed with the line) each name what was wrong.
 inline result<boost::json::value> parse_json_strict(std::string_view input, std::size_t max_depth,
-                                                    std::string_view not_json) {
+                                                    std::string_view not_json, boost::json::storage_ptr sp = {}) {
     auto const invalid = [&](std::string const& why) { return invalid_field("body", std::string(not_json) + why); };
     if (input.find_first_not_of(" \t\r\n") == std::string_view::npos) return invalid("the body is empty");
     // Boost.JSON checks UTF-8 only inside strings and then reports a bare "syntax error".
@@ -148,7 +192,7 @@ inline result<boost::json::value> parse_json_strict(std::string_view input, std:
     opt.max_depth = max_depth;
     boost::json::basic_parser<strict_json_handler> parser(opt);
     auto& h = parser.handler();
-    h.stack.reset();
+    h.stack.reset(std::move(sp));
     boost::system::error_code ec;
     auto const used = parser.write_some(false, input.data(), input.size(), ec);
     if (h.duplicate_key) return invalid_field(*h.duplicate_key, "duplicate key '" + *h.duplicate_key + "'");
@@ -170,14 +214,17 @@ inline result<boost::json::value> parse_json_strict(std::string_view input, std:
 
     @param body The bytes of the body.
     @param max_depth The deepest nesting of arrays and objects allowed.
+    @param sp Where the value's memory comes from (a `boost::json::monotonic_resource`
+    for a value that lives only while a request is served); the default heap when empty.
     @returns The value, or `errc::invalid_request` with `details.field` set to `"body"`
     (or to the duplicated key's name).
 
     @par Complexity
     Linear in `body.size()`; the nesting limit bounds the parser's recursion.
 */
-inline result<boost::json::value> parse_json(std::string_view body, std::size_t max_depth = 64) {
-    return detail::parse_json_strict(body, max_depth, "request body is not valid JSON: ");
+inline result<boost::json::value> parse_json(std::string_view body, std::size_t max_depth = 64,
+                                            boost::json::storage_ptr sp = {}) {
+    return detail::parse_json_strict(body, max_depth, "request body is not valid JSON: ", std::move(sp));
 }
 
 //------------------------------------------------------------------------------
@@ -790,6 +837,81 @@ boost::json::value to_json(T const& x) {
     return boost::json::value_from(x);
 }
 
+namespace detail {
+
+/// The end of the run of characters from `i` on that a JSON string writes as they are
+/// (not `"`, `\` or a control character): the position of the first one that needs an
+/// escape, or `s.size()`. Eight bytes at a time: a scan of chunk text is most of what
+/// serialising a `/chunks` answer costs.
+inline std::size_t plain_run_end(std::string_view s, std::size_t i) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    // A byte of `x` is zero (or, for `below`, under n <= 128) where the high bit of the
+    // result is set. Borrows run only upwards, so the lowest flagged byte is always a
+    // true one, which is the only one used.
+    auto const zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+    auto const below = [](std::uint64_t x, std::uint64_t n) { return (x - ones * n) & ~x & highs; };
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, s.data() + i, 8);
+        std::uint64_t const hit = below(x, 0x20) | zero_byte(x ^ (ones * '"')) | zero_byte(x ^ (ones * '\\'));
+        if (hit != 0) {
+            if constexpr (std::endian::native == std::endian::little)
+                return i + static_cast<std::size_t>(std::countr_zero(hit)) / 8;
+            else
+                break; // the byte loop below finds it
+        }
+    }
+    for (; i < s.size(); ++i) {
+        auto const u = static_cast<unsigned char>(s[i]);
+        if (u < 0x20 || u == '"' || u == '\\') return i;
+    }
+    return s.size();
+}
+
+/// Append `s` as a JSON string: quoted, with `"`, `\` and control characters escaped
+/// (the short escapes where JSON has one, else `\u00XX`); other bytes as they are.
+inline void write_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    // Runs of characters that need no escape are appended whole (most text is one run).
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t const run = plain_run_end(s, i);
+        out.append(s.data() + i, run - i);
+        if (run == s.size()) break;
+        i = run + 1;
+        char const c = s[run];
+        auto const u = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            out += "\\u00";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    out += '"';
+}
+
+/// Append `d` in its shortest round-trip form (`0.84`, `1e-07`, `3`); `null` when it is
+/// not finite, which JSON cannot express.
+inline void write_json_double(std::string& out, double d) {
+    if (!std::isfinite(d)) {
+        out += "null";
+        return;
+    }
+    char buf[64];
+    auto const r = std::to_chars(buf, buf + sizeof buf, d);
+    out.append(buf, r.ptr);
+}
+
+} // namespace detail
+
 /** Append `v` to `out` as compact JSON.
 
     Like `boost::json::serialize`, except for numbers: a double is written in its
@@ -798,57 +920,13 @@ boost::json::value to_json(T const& x) {
     Non-finite doubles (which JSON cannot express) are written as `null`.
 */
 inline void serialize_to(std::string& out, boost::json::value const& v) {
-    auto const string = [&out](std::string_view s) {
-        static constexpr char hex[] = "0123456789abcdef";
-        out += '"';
-        // Runs of characters that need no escape are appended whole (most text is one run).
-        auto const plain = [](char c) {
-            return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
-        };
-        for (std::size_t i = 0; i < s.size();) {
-            std::size_t run = i;
-            while (run < s.size() && plain(s[run])) ++run;
-            out.append(s.data() + i, run - i);
-            if (run == s.size()) break;
-            i = run + 1;
-            char const c = s[run];
-            auto const u = static_cast<unsigned char>(c);
-            switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (u < 0x20) {
-                    out += "\\u00";
-                    out += hex[u >> 4];
-                    out += hex[u & 15];
-                } else {
-                    out += c;
-                }
-            }
-        }
-        out += '"';
-    };
-    char buf[64];
+    auto const string = [&out](std::string_view s) { detail::write_json_string(out, s); };
     switch (v.kind()) {
     case boost::json::kind::null: out += "null"; break;
     case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
     case boost::json::kind::int64: out += std::to_string(v.get_int64()); break;
     case boost::json::kind::uint64: out += std::to_string(v.get_uint64()); break;
-    case boost::json::kind::double_: {
-        double const d = v.get_double();
-        if (!std::isfinite(d)) {
-            out += "null";
-            break;
-        }
-        auto const r = std::to_chars(buf, buf + sizeof buf, d);
-        out.append(buf, r.ptr);
-        break;
-    }
+    case boost::json::kind::double_: detail::write_json_double(out, v.get_double()); break;
     case boost::json::kind::string: string(v.get_string()); break;
     case boost::json::kind::array: {
         out += '[';
@@ -888,7 +966,29 @@ inline std::string serialize(boost::json::value const& v) {
 template <class T>
     requires(wire_type<T> || std::same_as<T, error>)
 std::string serialize(T const& x) {
-    return persona::serialize(boost::json::value_from(x));
+    if constexpr (std::same_as<T, chunks_response>) {
+        // The answer of every turn of every conversation: written directly, without a
+        // `boost::json::value` in between (the same bytes; tests/core/json.cpp compares).
+        std::string out;
+        out += "{\"results\":[";
+        for (std::size_t i = 0; i < x.results.size(); ++i) {
+            auto const& r = x.results[i];
+            out += i == 0 ? "{\"chunk_id\":" : ",{\"chunk_id\":";
+            detail::write_json_string(out, r.chunk_id);
+            out += ",\"excerpt\":";
+            detail::write_json_string(out, r.excerpt);
+            out += ",\"score\":";
+            detail::write_json_double(out, r.score);
+            out += '}';
+        }
+        out += "]}";
+        return out;
+    } else {
+        // The value is dropped once written: its memory comes from the stack first.
+        alignas(std::max_align_t) unsigned char scratch[8192];
+        boost::json::monotonic_resource memory(scratch, sizeof scratch);
+        return persona::serialize(boost::json::value_from(x, &memory));
+    }
 }
 
 //------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -114,6 +115,20 @@ TEST_CASE("parse_json rejects duplicate keys in any object") {
 
     // The same key in different objects is fine.
     CHECK(parse_json(R"({"a":{"k":1},"b":{"k":2},"k":[{"k":1},{"k":2}]})").has_value());
+
+    // Objects past the handful of keys compared one by one, nested ones between them,
+    // and keys longer than a short string: a repeat is found wherever it is.
+    std::string const long_key(40, 'q');
+    std::string big = "{";
+    for (int i = 0; i < 40; ++i) {
+        big += "\"k" + std::to_string(i) + "\":{\"k0\":1,\"" + long_key + "\":2},";
+        if (i == 20) big += "\"" + long_key + "\":3,";
+    }
+    CHECK(parse_json(big + "\"end\":0}").has_value());
+    dup(big + "\"k3\":0}", "k3");
+    dup(big + "\"k39\":0}", "k39");
+    dup(big + "\"" + long_key + "\":0}", long_key);
+    dup(R"({"a":{"b":1,"c":{"d":1},"b":2}})", "b");
 }
 
 TEST_CASE("parse_json bounds nesting") {
@@ -622,6 +637,55 @@ TEST_CASE("serialize writes numbers in the shortest round-trip form and escapes 
           R"({"d":0.6457075079282126,"tiny":1e-07,"i":-3,"u":18446744073709551615,"s":"quote\" back\\ nl\n tab\t bell\u0007 é","n":null,"b":true})");
     // It round-trips through the strict parser to the same value.
     CHECK(persona::parse_json(persona::serialize(v)).value() == v);
+}
+
+TEST_CASE("string escaping finds every character that needs an escape, wherever it is") {
+    // The scan for plain runs goes 8 bytes at a time: put each special byte at every
+    // offset of a 20-byte text among bytes just above and below the ones that matter.
+    auto const reference = [](std::string_view s) {
+        std::string out = "\"";
+        for (char c : s) {
+            auto const u = static_cast<unsigned char>(c);
+            if (c == '"') out += "\\\"";
+            else if (c == '\\') out += "\\\\";
+            else if (c == '\n') out += "\\n";
+            else if (c == '\r') out += "\\r";
+            else if (c == '\t') out += "\\t";
+            else if (c == '\b') out += "\\b";
+            else if (c == '\f') out += "\\f";
+            else if (u < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", u);
+                out += buf;
+            } else out += c;
+        }
+        return out + "\"";
+    };
+    std::string const fillers = std::string("\x20\x21\x23\x5b\x5d\x7f\x80\xc3\xa9\xff", 10);
+    for (int special = 0; special < 0x100; ++special) {
+        auto const u = static_cast<unsigned char>(special);
+        if (!(u < 0x20 || u == '"' || u == '\\')) continue;
+        for (std::size_t at = 0; at < 20; ++at) {
+            std::string text;
+            for (std::size_t i = 0; i < 20; ++i) text += fillers[(i * 7 + at) % fillers.size()];
+            text[at] = static_cast<char>(special);
+            if (at + 3 < 20) text[at + 3] = '"'; // a second one after it
+            std::string out;
+            persona::detail::write_json_string(out, text);
+            INFO("byte " << special << " at " << at);
+            REQUIRE(out == reference(text));
+        }
+    }
+}
+
+TEST_CASE("the /chunks answer is written directly with the bytes of its JSON value") {
+    chunks_response const r{{{"evt_1#s1", "Prefers \"quiet\" rooms\\ after 1 PM.\n\x01 caf\xc3\xa9", 0.6457075079282126},
+                             {"doc_7#p12", std::string(300, 'x'), 1e-7},
+                             {"m#s2", "", 1.0},
+                             {"z", "tab\there", 0.0}}};
+    CHECK(serialize(r) == persona::serialize(boost::json::value_from(r)));
+    CHECK(serialize(chunks_response{}) == persona::serialize(boost::json::value_from(chunks_response{})));
+    CHECK(from_json<chunks_response>(parse_json(serialize(r)).value()).value().results.size() == 4);
 }
 
 //------------------------------------------------------------------------------

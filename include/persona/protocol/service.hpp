@@ -16,7 +16,10 @@
 #include <persona/protocol/response.hpp>
 #include <persona/query_string.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -233,7 +236,11 @@ private:
     /// Parse the body as `Request`, stamp the workspace, call the API, serialise the answer.
     template <class Request, class Call>
     http_response call(http_request const& req, std::string const& workspace, Call&& op) {
-        auto body = parse_json(req.body);
+        // The parsed value lives only until it is read into `Request`: its memory comes
+        // from the stack, and from the heap only for a body too large for it.
+        alignas(std::max_align_t) unsigned char scratch[4096];
+        boost::json::monotonic_resource memory(scratch, sizeof scratch);
+        auto body = parse_json(req.body, 64, &memory);
         if (!body) return error_response(body.error());
         auto parsed = from_json<Request>(*body);
         if (!parsed) return error_response(parsed.error());
@@ -253,7 +260,7 @@ private:
     template <class T>
     http_response respond(result<T> const& r) {
         if (!r) return fail(r.error());
-        return json_response(200, to_json(*r));
+        return json_response(200, persona::serialize(*r));
     }
 
     http_response dispatch(http_request const& req, std::string_view endpoint, std::string_view ticket,
