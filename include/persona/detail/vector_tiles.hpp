@@ -14,8 +14,9 @@
 //     64 rows rather than 16 make each visited dimension four adjacent cache lines,
 //     which the hardware fetches together: 12 against 17 ns per row at 10k rows with
 //     a 42-dimension query (docs/performance.md).
-// The rows after the last whole tile (fewer than 64) stay row-major and are scored
-// with `dot` (or its sparse form): a user of a few chunks costs no padding.
+// The rows after the last whole tile (fewer than 64) stay row-major, so a user of a few
+// chunks costs no padding; a dense query scores them with `dot`, a sparse one copies
+// its dimensions of them into a scratch tile for the kernel.
 //
 // Skipping a zero of the query changes no bit: each partial sum starts at +0, and a sum
 // of floats is -0 only when both operands are -0, so a partial sum is never -0; adding
@@ -253,7 +254,8 @@ public:
 
     /** `out[r] = dot(row b * tile_rows + r, query)` for the rows of block `b` (rows
         `b * tile_rows` on, at most `tile_rows`): a whole tile through `tile_dots`,
-        the row-major rest through `dot` (or `sparse_dot`). */
+        the row-major rest through `dot`, or for a sparse query through `tile_dots` on
+        a scratch copy of the dimensions it visits. `out` has room for `tile_rows`. */
     void score_block(std::size_t b, tile_query const& q, float* out) const noexcept {
         if (b < full_tiles_) {
             constexpr std::size_t prefetch_distance = 2; // tiles: about 1.5 µs of sparse work ahead
@@ -262,8 +264,22 @@ public:
                       out);
             return;
         }
+        std::size_t const rows = tail_.size() / dim_;
+        float* const t = q.dense ? nullptr : scratch_tile(tile_rows * dim_);
+        if (t != nullptr) {
+            // The query's dimensions of the rest, laid out as a tile in scratch space and
+            // scored by the tile kernel: `sparse_dot` row by row keeps one scalar sum at a
+            // time, and for a user of fewer than 64 chunks the rest is every row.
+            for (auto const i : q.nonzero) {
+                float* const line = t + i * tile_rows;
+                for (std::size_t r = 0; r < rows; ++r) line[r] = tail_[r * dim_ + i];
+                std::fill(line + rows, line + tile_rows, 0.0f);
+            }
+            tile_dots(t, nullptr, q, out);
+            return;
+        }
         std::span<float const> const query(q.values, dim_);
-        for (std::size_t r = 0; r * dim_ < tail_.size(); ++r)
+        for (std::size_t r = 0; r < rows; ++r)
             out[r] = q.dense ? static_cast<float>(dot({tail_.data() + r * dim_, dim_}, query))
                              : sparse_dot(tail_.data() + r * dim_, q);
     }
@@ -292,6 +308,21 @@ public:
     }
 
 private:
+    /// This thread's scratch tile, at least `floats` long. Only the dimensions a sparse
+    /// query visits are written before each use, so it is never cleared.
+    /// Null when it cannot be allocated (the caller then scores row by row).
+    static float* scratch_tile(std::size_t floats) noexcept {
+        thread_local std::vector<float> scratch;
+        if (scratch.size() < floats) {
+            try {
+                scratch.resize(floats);
+            } catch (...) {
+                return nullptr;
+            }
+        }
+        return scratch.data();
+    }
+
     std::size_t dim_ = 0;
     std::size_t full_tiles_ = 0;
     bool non_finite_ = false;
