@@ -208,3 +208,49 @@ TEST_CASE("flat_retriever: scores from the tiled scan equal dot products compute
         }
     }
 }
+
+TEST_CASE("flat_retriever: skipping blocks that cannot reach the top k changes no result, ties included") {
+    // Few distinct texts and vectors, so many chunks tie exactly; the order among equal
+    // scores is the chunk id, which a skipped block must not get wrong. A search with k
+    // of every chunk never has a full heap, so it never skips: its first k are the truth.
+    std::mt19937_64 rng(11);
+    std::size_t const dim = 32, n = 6 * tile_rows + 9;
+    std::vector<std::vector<float>> vectors(4);
+    for (auto& v : vectors) {
+        v = random_query(rng, dim, 0.5);
+        float norm = 0;
+        for (float x : v) norm += x * x;
+        for (auto& x : v) x /= std::sqrt(norm);
+    }
+    char const* const texts[] = {"coffee in lisbon", "budget review", "coffee budget", "piano lessons"};
+    flat_retriever retriever;
+    user_ref const user{"w", "u"};
+    std::vector<chunk> chunks(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& c = chunks[i];
+        c.item_id = "e" + std::to_string((i * 37) % n); // ids out of slot order
+        c.chunk_id = make_chunk_id(c.item_id, item_kind::event, 1);
+        c.text = texts[(i * 7) % 4];
+        c.time = timestamp{} + std::chrono::hours(24 * static_cast<long>(i % 5));
+        c.embedding = vectors[(i * 3) % 4];
+    }
+    REQUIRE(retriever.add(user, chunks).has_value());
+    for (auto const* text : {"coffee", "budget coffee", "nothing matches"})
+        for (std::size_t const v : {0u, 1u, 2u}) {
+            INFO("text '" << text << "', vector " << v);
+            search_query q;
+            q.vector = vectors[v];
+            q.parts.push_back({text, 1.0});
+            q.k = n;
+            auto const all = retriever.search(user, q).value();
+            for (std::size_t const k : {1u, 5u, 64u, 100u}) {
+                q.k = k;
+                auto const top = retriever.search(user, q).value();
+                REQUIRE(top.size() == std::min(k, all.size()));
+                for (std::size_t i = 0; i < top.size(); ++i) {
+                    CHECK(top[i].chunk_id == all[i].chunk_id);
+                    CHECK(bits(top[i].score) == bits(all[i].score));
+                }
+            }
+        }
+}

@@ -255,6 +255,9 @@ public:
             for (std::size_t first = 0; first < slots_.size(); first += tile_rows) {
                 std::size_t const rows = std::min(tile_rows, slots_.size() - first);
                 if (vw > 0) vectors_.score_block(first / tile_rows, tq, cosines);
+                if (hits.size() == q.k && !q.prefer_recent &&
+                    block_bound(first, rows, cosines, has_lexical ? &lexical : nullptr, lw, vw) < hits.front().score)
+                    continue;
                 for (std::size_t r = 0; r < rows; ++r) {
                     std::size_t const s = first + r;
                     if (!(live_bits_[s / 8] >> (s % 8) & 1U)) continue;
@@ -330,6 +333,31 @@ private:
     /// Whether `a` ranks before `b`: higher score, then smaller chunk id.
     bool better(slot_score const& a, slot_score const& b) const noexcept {
         return a.score != b.score ? a.score > b.score : slots_[a.slot].chunk_id < slots_[b.slot].chunk_id;
+    }
+
+    /** The most any of rows `first`..`first + rows` can score without recency: the fusion
+        of the block's best lexical score and best cosine.
+
+        Fusion without recency is monotone in each signal, and so is every rounding
+        step in it, so no row of the block scores above this. A block whose bound is
+        below the worst of a full heap is skipped whole, exactly as each of its rows
+        would have been: a large user's scan then fuses only a few blocks. (`std::max`
+        passes over a NaN, and a row that scores NaN never enters a full heap.)
+    */
+    static double block_bound(std::size_t first, std::size_t rows, float const* cosines,
+                              std::vector<double> const* lexical, double lw, double vw) noexcept {
+        double score = 0.0;
+        if (lexical != nullptr) {
+            double best = 0.0;
+            for (std::size_t r = 0; r < rows; ++r) best = std::max(best, (*lexical)[first + r]);
+            score = lw * best;
+        }
+        if (vw > 0) {
+            float best = 0.0f;
+            for (std::size_t r = 0; r < rows; ++r) best = std::max(best, cosines[r]);
+            score += vw * std::clamp(static_cast<double>(best), 0.0, 1.0);
+        }
+        return std::clamp(score, 0.0, 1.0);
     }
 
     /// Offer `candidate` to `heap`, a heap of at most `k` hits whose front is the worst.
