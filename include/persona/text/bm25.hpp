@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -58,14 +59,29 @@ public:
             lengths_.resize(slot + 1, 0);
             live_.resize(slot + 1, false);
         }
-        // Count term frequencies with a sort instead of a map: chunks are short.
-        std::vector<std::string_view> sorted(terms.begin(), terms.end());
-        std::ranges::sort(sorted);
-        for (std::size_t i = 0; i < sorted.size();) {
-            std::size_t j = i;
-            while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
-            postings_[std::string(sorted[i])].push_back({slot, static_cast<std::uint32_t>(j - i)});
-            i = j;
+        // Count term frequencies without a map: a short chunk's terms are compared one by
+        // one (most pairs differ in length), a long one's are sorted.
+        std::vector<std::pair<std::string_view, std::uint32_t>> counts;
+        if (terms.size() <= 32) {
+            for (auto const& t : terms) {
+                auto const it = std::ranges::find(counts, std::string_view(t), &std::pair<std::string_view, std::uint32_t>::first);
+                if (it != counts.end()) ++it->second;
+                else counts.emplace_back(t, 1);
+            }
+        } else {
+            std::vector<std::string_view> sorted(terms.begin(), terms.end());
+            std::ranges::sort(sorted);
+            for (std::size_t i = 0; i < sorted.size();) {
+                std::size_t j = i;
+                while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+                counts.emplace_back(sorted[i], static_cast<std::uint32_t>(j - i));
+                i = j;
+            }
+        }
+        for (auto const& [term, tf] : counts) {
+            auto it = postings_.find(term);
+            if (it == postings_.end()) it = postings_.try_emplace(std::string(term)).first;
+            it->second.push_back({slot, tf});
         }
         lengths_[slot] = static_cast<std::uint32_t>(terms.size());
         live_[slot] = true;
@@ -124,7 +140,7 @@ public:
 
     /// Return the inverse document frequency of `term` (0 when no live document has it).
     double idf(std::string_view term) const {
-        auto const it = postings_.find(std::string(term));
+        auto const it = postings_.find(term);
         if (it == postings_.end()) return 0;
         // Until a slot is removed every posting is live, and the list's size is the count.
         std::size_t df = removed_ == 0 ? it->second.size() : 0;
@@ -171,7 +187,12 @@ private:
     };
 
     parameters params_{};
-    std::unordered_map<std::string, std::vector<posting>> postings_;
+    // Looked up by string_view (no string built per lookup).
+    struct term_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::vector<posting>, term_hash, std::equal_to<>> postings_;
     std::vector<std::uint32_t> lengths_;
     std::vector<bool> live_;
     std::size_t total_length_ = 0;
