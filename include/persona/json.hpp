@@ -68,6 +68,12 @@ public:
     strict_json_handler(strict_json_handler const&) = delete;
     strict_json_handler& operator=(strict_json_handler const&) = delete;
 
+private:
+    // Declared before `stack`, which keeps values in it: it must outlive them, and be
+    // aligned for them (the value stack uses it as an array of values as it is).
+    alignas(boost::json::value) unsigned char scratch_[1024];
+
+public:
     boost::json::value_stack stack;
     std::optional<std::string> duplicate_key;
     bool overflow = false;
@@ -172,7 +178,6 @@ private:
         return true;
     }
 
-    unsigned char scratch_[1024];
     std::vector<open_object> objects_; // the open objects, innermost last
     std::vector<std::string> keys_;    // the keys of the open objects, by object; first keys_used_ are live
     std::size_t keys_used_ = 0;

@@ -223,7 +223,12 @@ TEST_CASE("flat_retriever: skipping blocks that cannot reach the top k changes n
         for (auto& x : v) x /= std::sqrt(norm);
     }
     char const* const texts[] = {"coffee in lisbon", "budget review", "coffee budget", "piano lessons"};
-    flat_retriever retriever;
+    // Options do not bound the lexical weight: at -0.5 fusion is not monotone in the
+    // lexical score, and blocks must not be skipped.
+    double const weight = GENERATE(0.8, 0.0, -0.5, 1.5);
+    flat_retriever::options o;
+    o.lexical_weight = weight;
+    flat_retriever retriever(o);
     user_ref const user{"w", "u"};
     std::vector<chunk> chunks(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -235,11 +240,15 @@ TEST_CASE("flat_retriever: skipping blocks that cannot reach the top k changes n
         c.embedding = vectors[(i * 3) % 4];
     }
     REQUIRE(retriever.add(user, chunks).has_value());
+    // The queries: some of the chunks' vectors, and one unlike all of them (moderate
+    // cosines, where a bound that is too low shows).
+    std::vector<std::vector<float>> queries = {vectors[0], vectors[1], random_query(rng, dim, 0.0)};
+    for (auto& x : queries.back()) x *= 0.25f;
     for (auto const* text : {"coffee", "budget coffee", "nothing matches"})
-        for (std::size_t const v : {0u, 1u, 2u}) {
-            INFO("text '" << text << "', vector " << v);
+        for (std::size_t v = 0; v < queries.size(); ++v) {
+            INFO("lexical weight " << weight << ", text '" << text << "', query vector " << v);
             search_query q;
-            q.vector = vectors[v];
+            q.vector = queries[v];
             q.parts.push_back({text, 1.0});
             q.k = n;
             auto const all = retriever.search(user, q).value();

@@ -251,12 +251,16 @@ public:
             // Liveness comes from the bitmap, which keeps the slot records (80 bytes
             // each) out of the cache during the scan.
             hits.reserve(std::min<std::size_t>(q.k, slots_.size()) + 1);
+            // Skipping whole blocks (`block_bound`) needs fusion to be monotone: no recency,
+            // and a lexical weight of at least 0 (options do not forbid a negative one).
+            bool const can_skip_blocks = !q.prefer_recent && lw >= 0;
             float cosines[tile_rows] = {};
             for (std::size_t first = 0; first < slots_.size(); first += tile_rows) {
                 std::size_t const rows = std::min(tile_rows, slots_.size() - first);
                 if (vw > 0) vectors_.score_block(first / tile_rows, tq, cosines);
-                if (hits.size() == q.k && !q.prefer_recent &&
-                    block_bound(first, rows, cosines, has_lexical ? &lexical : nullptr, lw, vw) < hits.front().score)
+                if (can_skip_blocks && hits.size() == q.k &&
+                    block_bound(first, rows, cosines, has_lexical ? &lexical : nullptr, lw, vw) + bound_margin <
+                        hits.front().score)
                     continue;
                 for (std::size_t r = 0; r < rows; ++r) {
                     std::size_t const s = first + r;
@@ -342,8 +346,14 @@ private:
         step in it, so no row of the block scores above this. A block whose bound is
         below the worst of a full heap is skipped whole, exactly as each of its rows
         would have been: a large user's scan then fuses only a few blocks. (`std::max`
-        passes over a NaN, and a row that scores NaN never enters a full heap.)
+        passes over a NaN, and a row that scores NaN never enters a full heap.) A block
+        is skipped only when the bound is below the heap's worst by `bound_margin`, so
+        that a build contracting `a * b + c` into one rounding in one of the two places
+        and not the other (`-ffp-contract=fast` with FMA) still skips nothing it
+        should score.
     */
+    static constexpr double bound_margin = 1e-12; // thousands of ulps of scores near 1
+
     static double block_bound(std::size_t first, std::size_t rows, float const* cosines,
                               std::vector<double> const* lexical, double lw, double vw) noexcept {
         double score = 0.0;

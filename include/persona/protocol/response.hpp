@@ -21,18 +21,18 @@ struct connection_info {
     bool remote_is_loopback = false; ///< the peer is on this machine (127.0.0.0/8 or ::1)
 };
 
-/** A response with `body`, already JSON, and `Content-Type: application/json`. */
-inline http_response json_response(int status, std::string body) {
+/** A response with `json`, a serialised JSON body, and `Content-Type: application/json`. */
+inline http_response json_text_response(int status, std::string json) {
     http_response r;
     r.status = status;
     r.fields.push_back({"Content-Type", "application/json"});
-    r.body = std::move(body);
+    r.body = std::move(json);
     return r;
 }
 
 /** A response with `body` serialised as its JSON body, and `Content-Type: application/json`. */
 inline http_response json_response(int status, boost::json::value const& body) {
-    return json_response(status, persona::serialize(body));
+    return json_text_response(status, persona::serialize(body));
 }
 
 /** The response for `e`: API.md's status for its code and the body

@@ -260,7 +260,7 @@ private:
     template <class T>
     http_response respond(result<T> const& r) {
         if (!r) return fail(r.error());
-        return json_response(200, persona::serialize(*r));
+        return json_text_response(200, persona::serialize(*r));
     }
 
     http_response dispatch(http_request const& req, std::string_view endpoint, std::string_view ticket,

@@ -425,8 +425,17 @@ private:
     void send_error(error const& e) { write_response(protocol::error_response(e), 11, false, false); }
 
     void write_response(http_response&& r, unsigned version, bool keep_alive, bool head) {
-        bool const with_body = write_head(head_, r, version, keep_alive, head);
-        body_ = std::move(r.body);
+        bool with_body = false;
+        try {
+            with_body = write_head(head_, r, version, keep_alive, head);
+            body_ = std::move(r.body);
+        } catch (std::exception const& e) {
+            log_server_error(std::string("cannot serialize response: ") + e.what());
+            keep_alive = false;
+            auto fallback = internal_error_response();
+            with_body = write_head(head_, fallback, version, false, head);
+            body_ = std::move(fallback.body);
+        }
         std::array<net::const_buffer, 2> const buffers{net::buffer(head_),
                                                        with_body ? net::buffer(body_) : net::const_buffer{}};
         stream_.expires_after(opts().request_timeout);
