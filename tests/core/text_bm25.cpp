@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <random>
+#include <string>
 #include <vector>
 
 using persona::text::bm25_index;
@@ -52,4 +57,55 @@ TEST_CASE("bm25_index: unknown terms give no signal") {
     std::vector<weighted_term> const q{{"zzz", 1.0}};
     std::vector<double> scores;
     CHECK(idx.normalized_scores(q, scores) == 0.0);
+}
+
+TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by posting") {
+    // The index computes each (term frequency, length) contribution once per query term;
+    // here every posting is computed afresh, in the same expression. Frequencies 1 to 7
+    // and lengths past 256 reach both the cached and the uncached paths; removals too.
+    std::mt19937_64 rng(3);
+    char const* const vocabulary[] = {"a", "b", "c", "d", "e", "f"};
+    bm25_index::parameters const p{};
+    bm25_index idx(p);
+    std::vector<std::vector<std::string>> docs;
+    for (std::size_t d = 0; d < 300; ++d) {
+        std::size_t const length = d % 50 == 7 ? 260 + d : 1 + rng() % 30;
+        std::vector<std::string> terms;
+        for (std::size_t i = 0; i < length; ++i) terms.emplace_back(vocabulary[rng() % (d % 3 == 0 ? 2 : 6)]);
+        idx.add(static_cast<std::uint32_t>(d), terms);
+        docs.push_back(std::move(terms));
+    }
+    std::vector<bool> live(docs.size(), true);
+    for (std::size_t const d : {5, 6, 100, 299}) {
+        idx.remove(static_cast<std::uint32_t>(d));
+        live[d] = false;
+    }
+    std::size_t total = 0, live_count = 0;
+    for (std::size_t d = 0; d < docs.size(); ++d)
+        if (live[d]) total += docs[d].size(), ++live_count;
+    double const avg = static_cast<double>(total) / static_cast<double>(live_count);
+
+    std::vector<weighted_term> const query{{"a", 1.0}, {"c", 2.0}, {"f", 0.5}, {"zz", 1.0}};
+    std::vector<double> scores;
+    double const mass = idx.normalized_scores(query, scores);
+    std::vector<double> raw(docs.size(), 0.0);
+    double expected_mass = 0;
+    for (auto const& q : query) {
+        double const w = q.weight * idx.idf(q.term);
+        if (w <= 0) continue;
+        expected_mass += w;
+        for (std::size_t d = 0; d < docs.size(); ++d) {
+            double const tf = static_cast<double>(std::count(docs[d].begin(), docs[d].end(), q.term));
+            if (!live[d] || tf == 0) continue;
+            double const norm = p.k1 * (1 - p.b + p.b * static_cast<double>(docs[d].size()) / std::max(avg, 1.0));
+            raw[d] += w * tf * (p.k1 + 1) / (tf + norm);
+        }
+    }
+    REQUIRE(std::bit_cast<std::uint64_t>(mass) == std::bit_cast<std::uint64_t>(expected_mass));
+    std::size_t mismatches = 0;
+    for (std::size_t d = 0; d < docs.size(); ++d) {
+        double const expected = raw[d] > 0 ? std::min(1.0, raw[d] / expected_mass) : 0.0;
+        mismatches += std::bit_cast<std::uint64_t>(scores[d]) != std::bit_cast<std::uint64_t>(expected);
+    }
+    CHECK(mismatches == 0);
 }
