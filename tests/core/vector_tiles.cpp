@@ -2,6 +2,7 @@
 // this CPU can run returns `dot`'s bits, dense or sparse, and the store keeps every row
 // exactly, in whole tiles and in its row-major rest. Then the flat retriever, which
 // scans through it, against scores computed here one row at a time.
+#include <persona/detail/hybrid_ranking.hpp>
 #include <persona/detail/vector_tiles.hpp>
 #include <persona/flat_retriever.hpp>
 
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -91,7 +93,7 @@ TEST_CASE("vector_tiles: every tile kernel returns dot's bits, dense and sparse,
     CHECK(checked == 300 * 2 * 2 * kernels.size() * tile_rows);
 }
 
-TEST_CASE("vector_tiles: rows round-trip and score as dot, in whole tiles and in the row-major rest") {
+TEST_CASE("vector_tiles: rows round-trip and score as dot, in whole tiles and in the row-major rest, by block and by row") {
     std::mt19937_64 rng(11);
     for (std::size_t const dim : {1, 16, 100, 256, 257})
         for (std::size_t const count : {1, 63, 64, 65, 200}) {
@@ -117,7 +119,9 @@ TEST_CASE("vector_tiles: rows round-trip and score as dot, in whole tiles and in
                     tiles.score_block(b, q, out);
                     for (std::size_t r = 0; r < tile_rows && b * tile_rows + r < count; ++r) {
                         std::size_t const s = b * tile_rows + r;
-                        mismatches += bits(out[r]) != bits(detail::dot_scalar({rows.data() + s * dim, dim}, query));
+                        auto const expected = bits(detail::dot_scalar({rows.data() + s * dim, dim}, query));
+                        mismatches += bits(out[r]) != expected;
+                        mismatches += bits(tiles.score_row(s, q)) != expected; // one row alone, the same bits
                     }
                 }
                 CHECK(mismatches == 0);
@@ -209,9 +213,10 @@ TEST_CASE("flat_retriever: scores from the tiled scan equal dot products compute
     }
 }
 
-TEST_CASE("flat_retriever: skipping blocks that cannot reach the top k changes no result, ties included") {
+TEST_CASE("flat_retriever: skipping slots and blocks that cannot reach the top k changes no result, ties included") {
     // Few distinct texts and vectors, so many chunks tie exactly; the order among equal
-    // scores is the chunk id, which a skipped block must not get wrong. A search with k
+    // scores is the chunk id, which a skipped block, or a slot the lexical-first scan
+    // never scores, must not get wrong. A search with k
     // of every chunk never has a full heap, so it never skips: its first k are the truth.
     std::mt19937_64 rng(11);
     std::size_t const dim = 32, n = 6 * tile_rows + 9;
@@ -240,6 +245,9 @@ TEST_CASE("flat_retriever: skipping blocks that cannot reach the top k changes n
         c.embedding = vectors[(i * 3) % 4];
     }
     REQUIRE(retriever.add(user, chunks).has_value());
+    // Dead rows inside tiles and in the rest: the scans must pass over them.
+    REQUIRE(retriever.remove_items(user, std::vector<std::string>{chunks[3].item_id, chunks[70].item_id,
+                                                                  chunks[n - 2].item_id}).has_value());
     // The queries: some of the chunks' vectors, and one unlike all of them (moderate
     // cosines, where a bound that is too low shows).
     std::vector<std::vector<float>> queries = {vectors[0], vectors[1], random_query(rng, dim, 0.0)};
@@ -262,4 +270,62 @@ TEST_CASE("flat_retriever: skipping blocks that cannot reach the top k changes n
                 }
             }
         }
+}
+
+TEST_CASE("hybrid_ranking: neighbours kept for the usual window agree with neighbours found per search") {
+    // Chunks inherit a share of their neighbours' lexical scores when close in time. For
+    // the retrievers' window the neighbours are kept as slots are linked and unlinked; any
+    // other window compares times per search. Times here are whole minutes and no gap is
+    // between 3600 and 3659 s, so a window of 3659 s finds the same neighbours: both
+    // searches must agree bit for bit, after additions, removals, replacements and the
+    // renumbering of a compaction.
+    std::mt19937_64 rng(21);
+    std::size_t const dim = 16;
+    char const* const words[] = {"coffee", "budget", "piano", "lisbon", "running", "walk"};
+    detail::hybrid_ranking ranking;
+    ranking.reset(dim);
+    text::analyzer const analyzer;
+    auto const t0 = timestamp{} + std::chrono::hours(24 * 400);
+    std::vector<timestamp> times;
+    auto const add = [&](std::size_t i, std::string const& item) {
+        chunk c;
+        c.item_id = item;
+        c.chunk_id = make_chunk_id(item, item_kind::event, 1);
+        c.text = std::string(words[rng() % 6]) + " " + words[rng() % 6];
+        // Gaps of 1 to 59 minutes, or of two hours: some chunks have no neighbour in time.
+        c.time = t0 + std::chrono::minutes(i % 7 == 0 ? 120 * i : 60 * (i / 2) + rng() % 59);
+        c.embedding = random_query(rng, dim, 0.3);
+        ranking.add(c, analyzer.terms(c.text));
+    };
+    std::size_t next = 0;
+    auto const check = [&](char const* stage) {
+        INFO(stage);
+        for (auto const* text : {"coffee", "budget walk", "lisbon piano running"}) {
+            auto const parts = detail::analyze_query(analyzer, std::vector<query_part>{{text, 1.0}});
+            search_query q;
+            q.vector = random_query(rng, dim, 0.0);
+            for (std::size_t const k : {5u, 500u}) { // the lexical-first scan, and every chunk
+                q.k = k;
+                detail::fusion_weights const usual{0.8, 0.15, 0.7};
+                auto other = usual;
+                other.neighbour_window = std::chrono::seconds(3659);
+                auto const a = ranking.search(parts, q, usual);
+                auto const b = ranking.search(parts, q, other);
+                REQUIRE(a.size() == b.size());
+                std::size_t mismatches = 0;
+                for (std::size_t i = 0; i < a.size(); ++i)
+                    mismatches += a[i].chunk_id != b[i].chunk_id || bits(a[i].score) != bits(b[i].score);
+                CHECK(mismatches == 0);
+            }
+        }
+    };
+    for (; next < 300; ++next) add(next, "e" + std::to_string(next));
+    check("added");
+    for (std::size_t i = 0; i < 300; i += 3) ranking.remove_item("e" + std::to_string(i));
+    check("a third removed");
+    for (std::size_t i = 1; i < 300; i += 9) add(i, "e" + std::to_string(i)); // replaced: same id, new slot
+    check("some replaced");
+    for (std::size_t i = 1; i < 300; i += 3) ranking.remove_item("e" + std::to_string(i));
+    REQUIRE(ranking.maybe_compact());
+    check("compacted");
 }

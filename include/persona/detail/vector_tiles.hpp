@@ -293,6 +293,43 @@ public:
         return q.dense ? static_cast<float>(dot({row, dim_}, {q.values, dim_})) : sparse_dot(row, q);
     }
 
+    /** `dot(row s, query)` for any row, with the bits `score_block` gives it: for a few
+        rows of a tile this reads each visited dimension's line of the row alone, where
+        the tile kernel reads the lines of all 64 rows. */
+    float score_row(std::size_t s, tile_query const& q) const noexcept {
+        if (in_rest(s)) return score_rest_row(s, q);
+        float const* row = tiles_.data() + (s / tile_rows) * tile_rows * dim_ + s % tile_rows;
+        std::size_t const whole = q.dim - q.dim % 16;
+        float lane[16] = {};
+        float tail = 0;
+        auto const visit = [&](std::size_t i) {
+            float const product = row[i * tile_rows] * q.values[i];
+            if (i < whole) lane[i % 16] += product;
+            else tail += product;
+        };
+        if (q.dense)
+            for (std::size_t i = 0; i < q.dim; ++i) visit(i);
+        else
+            for (auto const i : q.nonzero) visit(i);
+        for (std::size_t step = 8; step >= 1; step /= 2)
+            for (std::size_t j = 0; j < step; ++j) lane[j] += lane[j + step];
+        return lane[0] + tail;
+    }
+
+    /** Ask the CPU to fetch what `score_row(s, q)` will read, for a sparse query: rows
+        scored one at a time read a line per dimension from all over the tile, and a
+        batch of rows asked for together arrives together instead of one miss at a time. */
+    void prefetch_row(std::size_t s, tile_query const& q) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        if (q.dense || in_rest(s)) return;
+        float const* row = tiles_.data() + (s / tile_rows) * tile_rows * dim_ + s % tile_rows;
+        for (auto const i : q.nonzero) __builtin_prefetch(row + i * tile_rows);
+#else
+        (void)s;
+        (void)q;
+#endif
+    }
+
     /// `dot(row, query)` visiting only the query's nonzero dimensions, in `dot`'s order.
     static float sparse_dot(float const* row, tile_query const& q) noexcept {
         std::size_t const whole = q.dim - q.dim % 16;
