@@ -9,6 +9,7 @@
 #include <persona/api.hpp>
 #include <persona/error.hpp>
 #include <persona/http_message.hpp>
+#include <persona/text/analyzer.hpp>
 #include <persona/types.hpp>
 
 #include <concepts>
@@ -105,6 +106,41 @@ concept retriever = requires(R& r, R const& cr, user_ref const& u, std::span<chu
     { cr.search(u, q) } -> std::same_as<result<std::vector<scored_chunk>>>;
     { cr.size(u) } -> std::convertible_to<std::size_t>;
 };
+
+/** An embedder whose features start from `text::analyzer` terms, and which can embed
+    texts already analyzed (optional; `hashing_embedder` does).
+
+    `analyzer()` is the analyzer `embed` uses; `embed_analyzed(analyses, out)` writes
+    into `out` exactly what `embed` writes for texts whose analyses by that analyzer
+    are `analyses`, with the same errors. The engine then analyzes each chunk and query
+    once for both the embedder and the retriever (see `analyzing_retriever`).
+*/
+template <class E>
+concept analyzing_embedder =
+    embedder<E> && requires(E const& ce, std::span<text::analyzed_text const> analyses, std::span<float> out) {
+        { ce.analyzer() } -> std::same_as<text::analyzer const&>;
+        { ce.embed_analyzed(analyses, out) } -> std::same_as<result<void>>;
+    };
+
+/** A retriever that indexes and searches `text::analyzer` terms, and accepts them
+    already analyzed (optional; `flat_retriever` and `faiss_retriever` do).
+
+    `analyzer()` is the analyzer `add` and `search` use, and `needs_words()` says whether
+    they also use each term's word (`text::analyzed_text::words`). Given the analyses of
+    the chunks' texts (`add_analyzed`, one per chunk) or of the query's parts
+    (`search_analyzed`, one per part) by that analyzer, with words when `needs_words()`,
+    the members do exactly what `add` and `search` do; a count that does not match is
+    `errc::invalid_request` and changes nothing.
+*/
+template <class R>
+concept analyzing_retriever =
+    retriever<R> && requires(R& r, R const& cr, user_ref const& u, std::span<chunk const> chunks,
+                             std::span<text::analyzed_text const> analyses, search_query const& q) {
+        { cr.analyzer() } -> std::same_as<text::analyzer const&>;
+        { cr.needs_words() } -> std::convertible_to<bool>;
+        { r.add_analyzed(u, chunks, analyses) } -> std::same_as<result<void>>;
+        { cr.search_analyzed(u, q, analyses) } -> std::same_as<result<std::vector<scored_chunk>>>;
+    };
 
 /** A transport: sends one HTTP request and returns the response.
 

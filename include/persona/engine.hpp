@@ -209,7 +209,8 @@ public:
         timestamp const t = options_.clock();
         auto items = build_items(req, t);
         if (!items) return items.error();
-        if (auto r = embed_chunks(*items); !r) return r.error();
+        item_analyses analyses;
+        if (auto r = embed_chunks(*items, analyses); !r) return r.error();
 
         user_ref const ref{req.workspace, req.user_id};
         auto lock = lock_user(ref, exclusive);
@@ -217,9 +218,10 @@ public:
         if (!user) return user.error();
 
         ingest_response resp{req.user_id, 0, 0, {}, user->updated_at};
-        std::vector<stored_item> to_write;
+        std::vector<std::size_t> chosen; // the items to write, by position in `items`
         std::set<std::string> seen;
-        for (auto& si : *items) {
+        for (std::size_t i = 0; i < items->size(); ++i) {
+            auto const& si = (*items)[i];
             bool duplicate = seen.contains(si.item.id);
             if (!duplicate && req.dedupe) {
                 auto existing = store_.get_item(ref, si.item.id);
@@ -231,18 +233,19 @@ public:
                 continue;
             }
             if (duplicate) { // the same id twice in one request: the later one wins
-                std::erase_if(to_write, [&](stored_item const& w) { return w.item.id == si.item.id; });
+                std::erase_if(chosen, [&](std::size_t j) { return (*items)[j].item.id == si.item.id; });
             }
             seen.insert(si.item.id);
-            to_write.push_back(std::move(si));
+            chosen.push_back(i);
         }
+        auto [to_write, written_analyses] = take_items(*items, analyses, chosen);
         for (auto const& w : to_write) ++(w.item.kind == item_kind::event ? resp.events : resp.documents);
         if (to_write.empty()) return resp;
 
         user->updated_at = t;
         ++user->revision;
         if (auto r = store_.put_items(*user, to_write); !r) return r.error();
-        if (auto r = index_items(ref, to_write); !r) return r.error();
+        if (auto r = index_items(ref, to_write, written_analyses); !r) return r.error();
         resp.updated_at = t;
         return resp;
     }
@@ -532,7 +535,8 @@ public:
         import_response resp{user_id, 0, 0};
         for (auto const& si : items) ++(si.item.kind == item_kind::event ? resp.events : resp.documents);
         // Embedding is the costly part: done before the lock, as ingest does.
-        if (auto r = embed_chunks(items); !r) return r.error();
+        item_analyses analyses;
+        if (auto r = embed_chunks(items, analyses); !r) return r.error();
 
         timestamp const t = options_.clock();
         user_ref const ref{req.workspace, user_id};
@@ -551,19 +555,20 @@ public:
         std::optional<std::string> const old_email = rec.email;
         bool const profile_changed = apply_profile(rec, x.traits, purpose, x.email) || is_new;
 
-        std::vector<stored_item> to_write;
+        std::vector<std::size_t> chosen; // the items to write, by position in `items`
         if (is_new) {
-            to_write = std::move(items);
+            for (std::size_t i = 0; i < items.size(); ++i) chosen.push_back(i);
         } else {
             auto stored = store_.get_items(ref);
             if (!stored) return stored.error();
             std::unordered_map<std::string_view, item const*> by_id;
             for (auto const& s : *stored) by_id.emplace(s.id, &s);
-            for (auto& si : items) {
-                auto const it = by_id.find(si.item.id);
-                if (it == by_id.end() || *it->second != si.item) to_write.push_back(std::move(si));
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                auto const it = by_id.find(items[i].item.id);
+                if (it == by_id.end() || *it->second != items[i].item) chosen.push_back(i);
             }
         }
+        auto [to_write, written_analyses] = take_items(items, analyses, chosen);
         if (!profile_changed && to_write.empty()) return resp;
 
         rec.updated_at = t;
@@ -578,13 +583,29 @@ public:
             }
         }
         if (rec.email != old_email) index_email(ref, old_email, rec.email);
-        if (auto r = index_items(ref, to_write); !r) return r.error();
+        if (auto r = index_items(ref, to_write, written_analyses); !r) return r.error();
         return resp;
     }
 
 private:
     static constexpr bool exclusive = true;
     static constexpr bool shared = false;
+
+    // Analysis once: when the embedder and the retriever both start from analyzer terms
+    // and accept them ready-made, a chunk or a query is analyzed once for both (it is
+    // about two fifths of ingest's work otherwise, docs/performance.md).
+    static constexpr bool can_share_analysis = analyzing_embedder<Embedder> && analyzing_retriever<Retriever>;
+
+    /// Whether the embedder and the retriever analyze text alike (then the engine does it once).
+    bool shares_analysis() const noexcept {
+        if constexpr (can_share_analysis)
+            return embedder_.analyzer().get_options() == retriever_.analyzer().get_options();
+        else
+            return false;
+    }
+
+    /// Per item, the analyses of its chunks in order (see `embed_chunks`).
+    using item_analyses = std::vector<std::vector<text::analyzed_text>>;
 
     // The user stripe: writes of one user serialise; readers share. The store and the
     // retriever are thread-safe on their own; this lock makes the store write and the
@@ -775,7 +796,8 @@ private:
 
     /// Replace the written items' chunks in the index. Called after the store committed:
     /// a failure leaves the index stale, not the data lost, and rebuild_index() repairs it.
-    result<void> index_items(user_ref const& ref, std::span<stored_item const> written) {
+    /// `analyses`: the written items' chunk analyses (`embed_chunks`), or empty.
+    result<void> index_items(user_ref const& ref, std::span<stored_item const> written, item_analyses& analyses) {
         if (written.empty()) return {};
         std::vector<std::string> ids;
         std::vector<chunk> chunks;
@@ -784,8 +806,31 @@ private:
             chunks.insert(chunks.end(), w.chunks.begin(), w.chunks.end());
         }
         if (auto r = retriever_.remove_items(ref, ids); !r) return internal("re-indexing failed", r.error());
+        if constexpr (can_share_analysis) {
+            if (!analyses.empty()) {
+                std::vector<text::analyzed_text> flat;
+                flat.reserve(chunks.size());
+                for (auto& per_item : analyses)
+                    for (auto& a : per_item) flat.push_back(std::move(a));
+                if (auto r = retriever_.add_analyzed(ref, chunks, flat); !r) return internal("indexing failed", r.error());
+                return {};
+            }
+        }
         if (auto r = retriever_.add(ref, chunks); !r) return internal("indexing failed", r.error());
         return {};
+    }
+
+    /// Move the items at `chosen` out of `items`, with their analyses when there are any.
+    static std::pair<std::vector<stored_item>, item_analyses> take_items(std::vector<stored_item>& items,
+                                                                        item_analyses& analyses,
+                                                                        std::span<std::size_t const> chosen) {
+        std::pair<std::vector<stored_item>, item_analyses> out;
+        out.first.reserve(chosen.size());
+        for (auto const i : chosen) {
+            out.first.push_back(std::move(items[i]));
+            if (!analyses.empty()) out.second.push_back(std::move(analyses[i]));
+        }
+        return out;
     }
 
     stored_item make_stored(item it) const {
@@ -812,13 +857,32 @@ private:
         return si;
     }
 
-    result<void> embed_chunks(std::vector<stored_item>& items) const {
+    /// Embed every chunk of `items`. When the embedder and the retriever share an
+    /// analyzer, each chunk is analyzed once here and `analyses` keeps the result for
+    /// `index_items` (item by item); otherwise `analyses` stays empty.
+    result<void> embed_chunks(std::vector<stored_item>& items, item_analyses& analyses) const {
         std::vector<std::string_view> texts;
         for (auto const& si : items)
             for (auto const& c : si.chunks) texts.push_back(c.text);
         std::size_t const dim = embedder_.dimension();
         std::vector<float> matrix(texts.size() * dim);
-        if (auto r = embedder_.embed(texts, matrix); !r) return r.error();
+        analyses.clear();
+        if constexpr (can_share_analysis) {
+            if (shares_analysis()) {
+                std::vector<text::analyzed_text> flat;
+                flat.reserve(texts.size());
+                for (auto const t : texts) flat.push_back(retriever_.analyzer().analyze(t, retriever_.needs_words()));
+                if (auto r = embedder_.embed_analyzed(flat, matrix); !r) return r.error();
+                analyses.reserve(items.size());
+                std::size_t next = 0;
+                for (auto const& si : items) {
+                    auto& per_item = analyses.emplace_back();
+                    for (std::size_t j = 0; j < si.chunks.size(); ++j) per_item.push_back(std::move(flat[next++]));
+                }
+            }
+        }
+        if (analyses.empty())
+            if (auto r = embedder_.embed(texts, matrix); !r) return r.error();
         std::size_t row = 0;
         for (auto& si : items)
             for (auto& c : si.chunks) {
@@ -853,11 +917,20 @@ private:
     /// Retrieve for `q` (embedding its parts) and load the chunks; best first.
     result<std::vector<evidence>> find_evidence(user_ref const& ref, search_query& q) const {
         std::size_t const dim = embedder_.dimension();
+        // With a shared analyzer each part is analyzed once, for both sides.
+        std::vector<text::analyzed_text> analyses;
         if (!q.parts.empty() && dim > 0) {
             std::vector<std::string_view> texts;
             for (auto const& p : q.parts) texts.push_back(p.text);
             std::vector<float> matrix(texts.size() * dim);
-            if (auto r = embedder_.embed(texts, matrix); !r) return r.error();
+            if constexpr (can_share_analysis) {
+                if (shares_analysis()) {
+                    for (auto const t : texts) analyses.push_back(retriever_.analyzer().analyze(t, retriever_.needs_words()));
+                    if (auto r = embedder_.embed_analyzed(analyses, matrix); !r) return r.error();
+                }
+            }
+            if (analyses.empty())
+                if (auto r = embedder_.embed(texts, matrix); !r) return r.error();
             q.vector.assign(dim, 0.0f);
             for (std::size_t i = 0; i < texts.size(); ++i)
                 for (std::size_t j = 0; j < dim; ++j)
@@ -869,7 +942,11 @@ private:
             else
                 q.vector.clear();
         }
-        auto hits = retriever_.search(ref, q);
+        auto hits = [&] {
+            if constexpr (can_share_analysis)
+                if (!analyses.empty()) return retriever_.search_analyzed(ref, q, analyses);
+            return retriever_.search(ref, q);
+        }();
         if (!hits) return hits.error();
         std::vector<std::string> ids;
         ids.reserve(hits->size());

@@ -66,23 +66,28 @@ public:
     [[nodiscard]] result<void> add(user_ref const& u, std::span<chunk const> chunks) {
         if (chunks.empty()) return {};
         // Analyze outside the lock: it is the expensive part.
-        std::vector<std::vector<std::string>> terms(chunks.size());
-        std::vector<std::vector<std::string>> words(options_.soft.enabled() ? chunks.size() : 0);
-        for (std::size_t i = 0; i < chunks.size(); ++i)
-            analyzer_.terms(chunks[i].text, terms[i], words.empty() ? nullptr : &words[i]);
-        auto const entry = users_.find_or_create(u);
-        std::unique_lock lock(entry->mutex);
-        std::size_t dim = entry->ranking.dimension();
-        if (entry->ranking.size() == 0) dim = chunks.front().embedding.size();
-        for (auto const& c : chunks)
-            if (c.embedding.size() != dim)
-                return make_error(errc::invalid_request,
-                                  "chunk '" + c.chunk_id + "' has an embedding of dimension " +
-                                      std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
-        if (entry->ranking.size() == 0) entry->ranking.reset(dim, options_.bm25, options_.soft);
-        for (std::size_t i = 0; i < chunks.size(); ++i)
-            entry->ranking.add(chunks[i], terms[i], words.empty() ? std::span<std::string const>{} : words[i]);
-        return {};
+        std::vector<text::analyzed_text> analyses(chunks.size());
+        for (std::size_t i = 0; i < chunks.size(); ++i) analyses[i] = analyzer_.analyze(chunks[i].text, needs_words());
+        return add_terms(u, chunks, analyses);
+    }
+
+    /// Return the analyzer chunks and queries are analyzed with.
+    text::analyzer const& analyzer() const noexcept { return analyzer_; }
+
+    /// Whether `add_analyzed` and `search_analyzed` need each term's word (soft matching is on).
+    bool needs_words() const noexcept { return options_.soft.enabled(); }
+
+    /** `add` for chunks already analyzed: `analyses[i]` is `analyzer()`'s analysis of
+        `chunks[i].text`, with words when `needs_words()` (models `analyzing_retriever`).
+
+        @returns `errc::invalid_request` when the counts do not match, or as `add`; then
+        nothing changes.
+    */
+    [[nodiscard]] result<void> add_analyzed(user_ref const& u, std::span<chunk const> chunks,
+                                            std::span<text::analyzed_text const> analyses) {
+        if (auto r = detail::check_analyses(analyses, chunks.size(), needs_words()); !r) return r;
+        if (chunks.empty()) return {};
+        return add_terms(u, chunks, analyses);
     }
 
     /// Drop every chunk of the items `item_ids` of user `u`.
@@ -110,6 +115,21 @@ public:
         return entry->ranking.search(query_terms, q, weights());
     }
 
+    /** `search` for a query whose parts are already analyzed: `analyses[i]` is
+        `analyzer()`'s analysis of `q.parts[i].text`, with words when `needs_words()`.
+
+        @returns `errc::invalid_request` when the counts do not match.
+    */
+    [[nodiscard]] result<std::vector<scored_chunk>> search_analyzed(user_ref const& u, search_query const& q,
+                                                                    std::span<text::analyzed_text const> analyses) const {
+        if (auto r = detail::check_analyses(analyses, q.parts.size(), needs_words()); !r) return r.error();
+        auto const entry = users_.find(u);
+        if (!entry) return std::vector<scored_chunk>{};
+        auto const query_terms = detail::analyzed_query(q.parts, analyses, options_.soft);
+        std::shared_lock lock(entry->mutex);
+        return entry->ranking.search(query_terms, q, weights());
+    }
+
     /// Return the number of chunks indexed for user `u`.
     std::size_t size(user_ref const& u) const {
         auto const entry = users_.find(u);
@@ -122,6 +142,22 @@ public:
     options const& get_options() const noexcept { return options_; }
 
 private:
+    result<void> add_terms(user_ref const& u, std::span<chunk const> chunks,
+                           std::span<text::analyzed_text const> analyses) {
+        auto const entry = users_.find_or_create(u);
+        std::unique_lock lock(entry->mutex);
+        std::size_t dim = entry->ranking.dimension();
+        if (entry->ranking.size() == 0) dim = chunks.front().embedding.size();
+        for (auto const& c : chunks)
+            if (c.embedding.size() != dim)
+                return make_error(errc::invalid_request,
+                                  "chunk '" + c.chunk_id + "' has an embedding of dimension " +
+                                      std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
+        if (entry->ranking.size() == 0) entry->ranking.reset(dim, options_.bm25, options_.soft);
+        for (std::size_t i = 0; i < chunks.size(); ++i) entry->ranking.add(chunks[i], analyses[i].terms, analyses[i].words);
+        return {};
+    }
+
     detail::fusion_weights weights() const noexcept {
         return {options_.lexical_weight, options_.recency_weight, options_.neighbour_weight};
     }
@@ -136,7 +172,7 @@ private:
     detail::user_map<user_index> users_;
 };
 
-static_assert(retriever<flat_retriever>);
+static_assert(analyzing_retriever<flat_retriever>);
 
 } // namespace persona
 

@@ -75,26 +75,46 @@ public:
             return make_error(errc::invalid_request, "embedding buffer too small");
         std::vector<std::string> terms;
         for (std::size_t i = 0; i < texts.size(); ++i) {
-            std::span<float> const row = out.subspan(i * dim, dim);
-            std::ranges::fill(row, 0.0f);
             terms.clear();
             analyzer_.terms(texts[i], terms);
-            for (std::size_t t = 0; t < terms.size(); ++t) {
-                add_feature(row, text::fnv1a_64(terms[t]), options_.word_weight);
-                if (t + 1 < terms.size()) {
-                    std::uint64_t const h = text::fnv1a_64(terms[t + 1], text::fnv1a_64(terms[t]) ^ bigram_salt);
-                    add_feature(row, h, options_.bigram_weight);
-                }
-                add_trigrams(row, terms[t]);
-            }
-            normalize(row);
+            embed_terms(terms, out.subspan(i * dim, dim));
         }
+        return {};
+    }
+
+    /// Return the analyzer whose terms the features start from.
+    text::analyzer const& analyzer() const noexcept { return analyzer_; }
+
+    /** Embed texts already analyzed by `analyzer()` into `out`, row `i` for `analyses[i]`:
+        the rows `embed` writes for those texts (models `analyzing_embedder`).
+
+        @param out at least `analyses.size() * dimension()` floats; only that prefix is written.
+        @returns `errc::invalid_request` when `out` is too small.
+    */
+    [[nodiscard]] result<void> embed_analyzed(std::span<text::analyzed_text const> analyses, std::span<float> out) const {
+        std::size_t const dim = options_.dimension;
+        if (out.size() < analyses.size() * dim)
+            return make_error(errc::invalid_request, "embedding buffer too small");
+        for (std::size_t i = 0; i < analyses.size(); ++i) embed_terms(analyses[i].terms, out.subspan(i * dim, dim));
         return {};
     }
 
 private:
     static constexpr std::uint64_t bigram_salt = 0x6a09e667f3bcc909ULL;
     static constexpr std::uint64_t trigram_salt = 0xbb67ae8584caa73bULL;
+
+    void embed_terms(std::span<std::string const> terms, std::span<float> row) const {
+        std::ranges::fill(row, 0.0f);
+        for (std::size_t t = 0; t < terms.size(); ++t) {
+            add_feature(row, text::fnv1a_64(terms[t]), options_.word_weight);
+            if (t + 1 < terms.size()) {
+                std::uint64_t const h = text::fnv1a_64(terms[t + 1], text::fnv1a_64(terms[t]) ^ bigram_salt);
+                add_feature(row, h, options_.bigram_weight);
+            }
+            add_trigrams(row, terms[t]);
+        }
+        normalize(row);
+    }
 
     void add_feature(std::span<float> row, std::uint64_t h, float weight) const noexcept {
         h = text::mix64(h);
@@ -127,7 +147,7 @@ private:
     text::analyzer analyzer_{};
 };
 
-static_assert(embedder<hashing_embedder>);
+static_assert(analyzing_embedder<hashing_embedder>);
 
 } // namespace persona
 

@@ -37,6 +37,10 @@ TEST_CASE("the shipped models model their concepts") {
     STATIC_REQUIRE(persona::retriever<persona::flat_retriever>);
     STATIC_REQUIRE(persona::answerer<persona::extractive_answerer>);
     STATIC_REQUIRE(persona::personalization_api<persona::basic_engine>);
+    // The refinements that let the engine analyze text once for both sides.
+    STATIC_REQUIRE(persona::analyzing_embedder<persona::hashing_embedder>);
+    STATIC_REQUIRE(persona::analyzing_retriever<persona::flat_retriever>);
+    STATIC_REQUIRE_FALSE(persona::analyzing_embedder<exemplar_embedder>); // optional: a plain embedder is enough
 }
 
 TEST_CASE("exemplars model their concepts, near misses do not") {

@@ -613,3 +613,68 @@ TEST_CASE("export of an unknown user is USER_NOT_FOUND; import under another use
     }
     CHECK(e.export_user({.user_id = "u1"}).value() == x); // the source is untouched
 }
+
+namespace {
+
+/// The hashing embedder without its analyzer: an engine over it cannot share analysis.
+struct self_analyzing_embedder {
+    hashing_embedder inner;
+    std::size_t dimension() const { return inner.dimension(); }
+    result<void> embed(std::span<std::string_view const> texts, std::span<float> out) const { return inner.embed(texts, out); }
+};
+
+} // namespace
+
+TEST_CASE("an engine that analyzes each text once ranks exactly as one whose policies analyze for themselves") {
+    // The shared analyses must follow their items through every path that drops or
+    // reorders items: a repeated id (the later wins), dedupe skipping stored ids, a
+    // re-ingest replacing an item, an import writing only what changed.
+    using self_engine = engine<memory_store, self_analyzing_embedder, flat_retriever, extractive_answerer>;
+    STATIC_REQUIRE_FALSE(analyzing_embedder<self_analyzing_embedder>);
+    manual_clock clock;
+    engine_options o;
+    o.clock = clock;
+    basic_engine once(memory_store{}, hashing_embedder{}, flat_retriever{}, extractive_answerer{}, o);
+    self_engine twice(memory_store{}, self_analyzing_embedder{}, flat_retriever{}, extractive_answerer{}, o);
+    std::string long_event; // several segments
+    for (int i = 0; i < 60; ++i) long_event += "along the river number " + std::to_string(i) + ", ";
+    auto const both = [&](auto const& call) {
+        call(once);
+        call(twice);
+    };
+    both([&](auto& e) {
+        REQUIRE(e.register_user({.user_id = "u"}));
+        ingest_request in{.user_id = "u"};
+        in.events = {event("a", "Coffee with Dana on Monday about the budget."), event("b", "first version of b"),
+                     event("c", "Piano lessons moved to Thursday evening."), event("b", "Second version: running shoes."),
+                     event("d", "Budget review " + long_event + " then the long walk home.")};
+        in.documents = {{.doc_id = "p", .content = "Paragraph one on travel.\n\nParagraph two on coffee and Lisbon."}};
+        REQUIRE(e.ingest(in));
+        ingest_request dedupe{.user_id = "u", .dedupe = true};
+        dedupe.events = {event("a", "A different a, skipped."), event("f", "Lisbon trip in May, coffee every morning."),
+                         event("c", "A different c, skipped."), event("g", "Running club on Saturdays.")};
+        REQUIRE(e.ingest(dedupe).value().skipped.size() == 2);
+        ingest_request replace{.user_id = "u"};
+        replace.events = {event("c", "Piano lessons are cancelled; guitar instead.")};
+        REQUIRE(e.ingest(replace));
+    });
+    auto exported = once.export_user({.user_id = "u"}).value();
+    REQUIRE(exported.items.size() == 7);
+    exported.items[1].content = "Changed by the import: a budget spreadsheet."; // one changed, the rest unchanged
+    exported.items.push_back(exported.items[0]);
+    exported.items.back().id = "imported";
+    exported.items.back().content = "An imported note about guitar and coffee.";
+    both([&](auto& e) { REQUIRE(e.import_user({.data = exported})); });
+
+    user_ref const ref{"default", "u"};
+    CHECK(once.get_retriever().size(ref) == twice.get_retriever().size(ref));
+    CHECK(once.get_store().get_chunks(ref).value() == twice.get_store().get_chunks(ref).value());
+    for (auto const* q : {"coffee", "budget spreadsheet", "running shoes", "piano guitar", "Lisbon in May", "long walk",
+                          "first version", "skipped"}) {
+        INFO(q);
+        auto const a = once.chunks(ask("u", q, 10)).value();
+        auto const b = twice.chunks(ask("u", q, 10)).value();
+        CHECK(a == b);
+        CHECK(!a.results.empty());
+    }
+}

@@ -52,3 +52,19 @@ TEST_CASE("hashing_embedder: two objects give bit-identical vectors") {
 TEST_CASE("hashing_embedder: a zero dimension is refused at construction") {
     CHECK_THROWS_AS(persona::hashing_embedder(0), std::invalid_argument);
 }
+
+TEST_CASE("hashing_embedder: texts analyzed beforehand embed to the same bits") {
+    persona::hashing_embedder const e(256);
+    std::vector<std::string_view> const texts{"Let's move stand-up to 2 PM starting next week.", "", "the a of",
+                                              "Café au lait, running shoes and ran marathons"};
+    std::vector<persona::text::analyzed_text> analyses;
+    for (auto const t : texts) analyses.push_back(e.analyzer().analyze(t));
+    std::vector<float> from_text(texts.size() * 256, -1.0f), from_terms(texts.size() * 256, -2.0f);
+    REQUIRE(e.embed(texts, from_text));
+    REQUIRE(e.embed_analyzed(analyses, from_terms));
+    CHECK(from_text == from_terms);
+    std::vector<float> small(255);
+    auto const r = e.embed_analyzed(analyses, small);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == persona::errc::invalid_request);
+}

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -195,4 +196,57 @@ TEST_CASE("extractive_answerer with soft terms matches an option through a simil
     REQUIRE(soft.choice);
     CHECK(*soft.choice == 1);
     CHECK(soft.option_scores[0] < 0.5);
+}
+
+TEST_CASE("flat_retriever: chunks and queries analyzed by the caller rank as add and search do") {
+    // With soft terms on, the analyses must carry each term's word; the results must be
+    // bit-identical to the retriever analyzing for itself, and a bad hand-over is refused
+    // without changing anything.
+    user_ref const u{"w", "u"};
+    std::vector<chunk> const chunks{text_chunk("a#s1", "I prefer classroom settings with a teacher."),
+                                    text_chunk("b#s1", "A banana with breakfast, every day.", 2),
+                                    text_chunk("c#s1", "The course starts in May; running shoes too.", 3),
+                                    text_chunk("d#s1", "Courses in Lisbon, mobile phones, lessons.", 4)};
+    for (bool const soft_on : {false, true}) {
+        INFO("soft terms " << soft_on);
+        flat_retriever::options o;
+        if (soft_on) o.soft = soft_terms(table());
+        flat_retriever by_text(o), by_terms(o);
+        CHECK(by_terms.needs_words() == soft_on);
+        REQUIRE(by_text.add(u, chunks));
+        auto const analyze = [&](std::string_view t) { return by_terms.analyzer().analyze(t, by_terms.needs_words()); };
+        std::vector<text::analyzed_text> analyses;
+        for (auto const& c : chunks) analyses.push_back(analyze(c.text));
+
+        auto const short_by_one = std::span(analyses).first(analyses.size() - 1);
+        auto const refused = by_terms.add_analyzed(u, chunks, short_by_one);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == errc::invalid_request);
+        CHECK(by_terms.size(u) == 0);
+        if (soft_on) {
+            auto wordless = analyses;
+            wordless[2].words.clear();
+            CHECK_FALSE(by_terms.add_analyzed(u, chunks, wordless));
+            CHECK(by_terms.size(u) == 0);
+        }
+        REQUIRE(by_terms.add_analyzed(u, chunks, analyses));
+        CHECK(by_terms.size(u) == chunks.size());
+
+        search_query q;
+        q.parts = {{"Which course should I take?", 1.0}, {"running in lisbon", 0.35}, {"banana", 0.0}};
+        q.k = 4;
+        std::vector<text::analyzed_text> parts;
+        for (auto const& p : q.parts) parts.push_back(analyze(p.text));
+        auto const expected = by_text.search(u, q).value();
+        auto const got = by_terms.search_analyzed(u, q, parts).value();
+        REQUIRE(!expected.empty());
+        REQUIRE(got.size() == expected.size());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            CHECK(got[i].chunk_id == expected[i].chunk_id);
+            CHECK(got[i].score == expected[i].score);
+        }
+        auto const mismatch = by_terms.search_analyzed(u, q, std::span(parts).first(2));
+        REQUIRE_FALSE(mismatch);
+        CHECK(mismatch.error().code == errc::invalid_request);
+    }
 }

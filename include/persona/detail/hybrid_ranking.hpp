@@ -6,6 +6,7 @@
 
 #include <persona/detail/dot.hpp>
 #include <persona/detail/vector_tiles.hpp>
+#include <persona/error.hpp>
 #include <persona/soft_terms.hpp>
 #include <persona/text/analyzer.hpp>
 #include <persona/text/bm25.hpp>
@@ -33,6 +34,26 @@ struct analyzed_part {
     std::vector<word_vector> vectors; ///< one per term when `soft_terms` is on, else empty
 };
 
+/// Count one query part's `terms` (with their `words` when soft matching is on) into
+/// `out`, unless the part has no weight or no term.
+inline void add_query_part(std::vector<analyzed_part>& out, query_part const& part, std::span<std::string const> terms,
+                           std::span<std::string const> words, soft_terms const& soft) {
+    if (part.weight <= 0 || terms.empty()) return;
+    // Ordered: summation order must not depend on hashing. The first word of a term
+    // gives its vector.
+    std::map<std::string_view, std::pair<double, std::size_t>> counts;
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+        auto [it, fresh] = counts.try_emplace(terms[i], 0.0, i);
+        it->second.first += 1.0;
+    }
+    analyzed_part a{{}, part.weight, {}};
+    for (auto const& [t, c] : counts) {
+        a.terms.push_back({std::string(t), c.first});
+        if (soft.enabled()) a.vectors.push_back(soft.lookup(words[c.second], t));
+    }
+    out.push_back(std::move(a));
+}
+
 /// Analyze weighted query parts; each part keeps its own terms so it is scored on its own.
 inline std::vector<analyzed_part> analyze_query(text::analyzer const& analyzer, std::span<query_part const> parts,
                                                 soft_terms const& soft = {}) {
@@ -44,22 +65,34 @@ inline std::vector<analyzed_part> analyze_query(text::analyzer const& analyzer, 
         terms.clear();
         words.clear();
         analyzer.terms(part.text, terms, soft.enabled() ? &words : nullptr);
-        if (terms.empty()) continue;
-        // Ordered: summation order must not depend on hashing. The first word of a term
-        // gives its vector.
-        std::map<std::string, std::pair<double, std::size_t>> counts;
-        for (std::size_t i = 0; i < terms.size(); ++i) {
-            auto [it, fresh] = counts.try_emplace(std::move(terms[i]), 0.0, i);
-            it->second.first += 1.0;
-        }
-        analyzed_part a{{}, part.weight, {}};
-        for (auto& [t, c] : counts) {
-            a.terms.push_back({t, c.first});
-            if (soft.enabled()) a.vectors.push_back(soft.lookup(words[c.second], t));
-        }
-        out.push_back(std::move(a));
+        add_query_part(out, part, terms, words, soft);
     }
     return out;
+}
+
+/// `analyze_query` for parts already analyzed: `analyses[i]` is `parts[i].text`'s, with
+/// words when soft matching is on (the caller checks the sizes).
+inline std::vector<analyzed_part> analyzed_query(std::span<query_part const> parts,
+                                                 std::span<text::analyzed_text const> analyses,
+                                                 soft_terms const& soft = {}) {
+    std::vector<analyzed_part> out;
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        add_query_part(out, parts[i], analyses[i].terms, analyses[i].words, soft);
+    return out;
+}
+
+/// Check analyses handed to a retriever: one per chunk or query part, with a word per
+/// term when the retriever matches softly.
+inline result<void> check_analyses(std::span<text::analyzed_text const> analyses, std::size_t expected,
+                                   bool needs_words) {
+    if (analyses.size() != expected)
+        return make_error(errc::invalid_request, "expected " + std::to_string(expected) + " analyses, got " +
+                                                     std::to_string(analyses.size()));
+    if (needs_words)
+        for (auto const& a : analyses)
+            if (a.words.size() != a.terms.size())
+                return make_error(errc::invalid_request, "an analysis lacks the words of its terms (soft matching is on)");
+    return {};
 }
 
 /** How a search weighs its signals (see `hybrid_ranking::search`). */

@@ -20,6 +20,21 @@ namespace persona::text {
 struct analyzer_options {
     bool stem = true;               ///< Reduce words to their Porter2 stem.
     bool remove_stop_words = true;  ///< Drop English function words.
+
+    /// Whether two analyzers with these settings give the same terms for every text.
+    bool operator==(analyzer_options const&) const = default;
+};
+
+/** A text after analysis: its terms in order, and optionally the word each came from.
+
+    What `analyzer::terms` appends, kept together so that one analysis can serve every
+    component that needs it: the engine analyzes a chunk or a query once and hands the
+    result to an embedder and a retriever that use the same analyzer (`analyzing_embedder`,
+    `analyzing_retriever` in concepts.hpp).
+*/
+struct analyzed_text {
+    std::vector<std::string> terms; ///< as `analyzer::terms` gives them, duplicates kept
+    std::vector<std::string> words; ///< empty, or `words[i]` is the word `terms[i]` came from
 };
 
 namespace detail {
@@ -143,6 +158,17 @@ public:
             if (opts_.stem && !detail::has_ascii_digit(term))
                 detail::stem_cached(term);
         });
+    }
+
+    /** Return the analysis of `text`: its terms, and with `with_words` the word of each.
+
+        @param text The input, normally UTF-8.
+        @param with_words Whether to fill `words` as well.
+    */
+    analyzed_text analyze(std::string_view text, bool with_words = false) const {
+        analyzed_text out;
+        terms(text, out.terms, with_words ? &out.words : nullptr);
+        return out;
     }
 
 private:

@@ -170,44 +170,28 @@ public:
     */
     [[nodiscard]] result<void> add(user_ref const& u, std::span<chunk const> chunks) {
         if (chunks.empty()) return {};
-        std::vector<std::vector<std::string>> terms(chunks.size());
-        std::vector<std::vector<std::string>> words(options_.soft.enabled() ? chunks.size() : 0);
-        for (std::size_t i = 0; i < chunks.size(); ++i)
-            analyzer_.terms(chunks[i].text, terms[i], words.empty() ? nullptr : &words[i]);
-        auto const entry = users_.find_or_create(u);
-        std::unique_lock lock(entry->mutex);
-        auto& ranking = entry->ranking;
-        std::size_t dim = ranking.dimension();
-        if (ranking.size() == 0) dim = chunks.front().embedding.size();
-        for (auto const& c : chunks)
-            if (c.embedding.size() != dim)
-                return make_error(errc::invalid_request,
-                                  "chunk '" + c.chunk_id + "' has an embedding of dimension " +
-                                      std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
-        if (ranking.slot_count() == 0) {
-            if (try_adopt(u, *entry, chunks, terms, words)) return {};
-        }
-        if (ranking.size() == 0) {
-            ranking.reset(dim, options_.bm25, options_.soft);
-            entry->index.reset();
-            entry->trained_on = entry->retry_after = 0;
-        }
-        // FAISS first, then the ranking. FAISS failing (a spec that does not suit this
-        // dimension, training that needs more data) never loses chunks: the user's index
-        // is dropped and the user is served by exact scans until a later build succeeds.
-        if (dim != 0) {
-            std::vector<float> rows;
-            rows.reserve(chunks.size() * dim);
-            for (auto const& c : chunks) rows.insert(rows.end(), c.embedding.begin(), c.embedding.end());
-            extend_index(*entry, rows);
-        }
-        try {
-            for (std::size_t i = 0; i < chunks.size(); ++i) ranking.add(chunks[i], terms[i], words_of(words, i));
-        } catch (...) {
-            entry->index.reset(); // positions would no longer match slots
-            throw;
-        }
-        return {};
+        std::vector<text::analyzed_text> analyses(chunks.size());
+        for (std::size_t i = 0; i < chunks.size(); ++i) analyses[i] = analyzer_.analyze(chunks[i].text, needs_words());
+        return add_terms(u, chunks, analyses);
+    }
+
+    /// Return the analyzer chunks and queries are analyzed with.
+    text::analyzer const& analyzer() const noexcept { return analyzer_; }
+
+    /// Whether `add_analyzed` and `search_analyzed` need each term's word (soft matching is on).
+    bool needs_words() const noexcept { return options_.soft.enabled(); }
+
+    /** `add` for chunks already analyzed: `analyses[i]` is `analyzer()`'s analysis of
+        `chunks[i].text`, with words when `needs_words()` (models `analyzing_retriever`).
+
+        @returns `errc::invalid_request` when the counts do not match, or as `add`; then
+        nothing changes.
+    */
+    [[nodiscard]] result<void> add_analyzed(user_ref const& u, std::span<chunk const> chunks,
+                                            std::span<text::analyzed_text const> analyses) {
+        if (auto r = detail::check_analyses(analyses, chunks.size(), needs_words()); !r) return r;
+        if (chunks.empty()) return {};
+        return add_terms(u, chunks, analyses);
     }
 
     /// Drop every chunk of the items `item_ids` of user `u` (tombstones; see Removal).
@@ -233,51 +217,18 @@ public:
         counted in `get_failure_statistics`.
     */
     [[nodiscard]] result<std::vector<scored_chunk>> search(user_ref const& u, search_query const& q) const {
-        auto const entry = users_.find(u);
-        if (!entry) return std::vector<scored_chunk>{};
-        auto const query_terms = detail::analyze_query(analyzer_, q.parts, options_.soft);
-        std::shared_lock lock(entry->mutex);
-        auto const& ranking = entry->ranking;
-        auto const& index = entry->index;
-        bool const vector_side = index && q.k > 0 && ranking.dimension() != 0 &&
-                                 q.vector.size() == ranking.dimension() && ranking.size() >= options_.exact_below;
-        if (!vector_side)
-            return ranking.search(query_terms, q, weights());
+        return search_with(u, q, [&] { return detail::analyze_query(analyzer_, q.parts, options_.soft); });
+    }
 
-        auto const live = ranking.size();
-        // Twice k at least: a shortlist of exactly k would bound the rest by the k-th
-        // hit's own cosine, and every chunk outside it would have to be scored.
-        auto const asked = static_cast<::faiss::Index::idx_t>(
-            std::min<std::size_t>(std::max(options_.shortlist, 2 * q.k), static_cast<std::size_t>(index->ntotal)));
-        std::vector<float> distances(static_cast<std::size_t>(asked));
-        std::vector<::faiss::Index::idx_t> labels(static_cast<std::size_t>(asked));
-        try {
-            omp_threads_scope threads(options_.search_threads);
-            auto const bitmap = ranking.live_bitmap();
-            ::faiss::IDSelectorBitmap selector(bitmap.size(), bitmap.data());
-            auto params = search_parameters(*inner(*index), static_cast<int>(asked),
-                                            ranking.dead_count() > 0 ? &selector : nullptr);
-            inner(*index)->search(1, q.vector.data(), asked, distances.data(), labels.data(), params.get());
-        } catch (std::exception const& e) {
-            // Some index types take no search parameters (IndexRefine) or no selector:
-            // answer exactly instead, and count it.
-            record_failure(shared_->search_failures, e.what());
-            return ranking.search(query_terms, q, weights());
-        }
-        std::vector<std::uint32_t> slots;
-        slots.reserve(labels.size());
-        auto const* id_map = dynamic_cast<::faiss::IndexIDMap const*>(index.get());
-        for (auto const label : labels) {
-            if (label < 0) break;
-            auto const id = id_map ? id_map->id_map[static_cast<std::size_t>(label)] : label;
-            slots.push_back(static_cast<std::uint32_t>(id));
-        }
-        // A full shortlist of fewer than all live chunks bounds the rest by its last cosine.
-        double const bound = slots.size() == static_cast<std::size_t>(asked) && slots.size() < live
-                                 ? static_cast<double>(distances.back())
-                                 : -1.0;
-        detail::vector_shortlist const shortlist{slots, bound};
-        return ranking.search(query_terms, q, weights(), &shortlist);
+    /** `search` for a query whose parts are already analyzed: `analyses[i]` is
+        `analyzer()`'s analysis of `q.parts[i].text`, with words when `needs_words()`.
+
+        @returns `errc::invalid_request` when the counts do not match.
+    */
+    [[nodiscard]] result<std::vector<scored_chunk>> search_analyzed(user_ref const& u, search_query const& q,
+                                                                    std::span<text::analyzed_text const> analyses) const {
+        if (auto r = detail::check_analyses(analyses, q.parts.size(), needs_words()); !r) return r.error();
+        return search_with(u, q, [&] { return detail::analyzed_query(q.parts, analyses, options_.soft); });
     }
 
     /// Return the number of chunks indexed for user `u`.
@@ -568,15 +519,100 @@ private:
         }
     }
 
-    /// The words of chunk `i` for soft matching (none when it is off).
-    static std::span<std::string const> words_of(std::span<std::vector<std::string> const> words, std::size_t i) {
-        return i < words.size() ? std::span<std::string const>(words[i]) : std::span<std::string const>{};
+    /// `search`, with `analyze()` giving the query's analyzed parts.
+    template <class Analyze>
+    result<std::vector<scored_chunk>> search_with(user_ref const& u, search_query const& q, Analyze const& analyze) const {
+        auto const entry = users_.find(u);
+        if (!entry) return std::vector<scored_chunk>{};
+        auto const query_terms = analyze();
+        std::shared_lock lock(entry->mutex);
+        auto const& ranking = entry->ranking;
+        auto const& index = entry->index;
+        bool const vector_side = index && q.k > 0 && ranking.dimension() != 0 &&
+                                 q.vector.size() == ranking.dimension() && ranking.size() >= options_.exact_below;
+        if (!vector_side)
+            return ranking.search(query_terms, q, weights());
+
+        auto const live = ranking.size();
+        // Twice k at least: a shortlist of exactly k would bound the rest by the k-th
+        // hit's own cosine, and every chunk outside it would have to be scored.
+        auto const asked = static_cast<::faiss::Index::idx_t>(
+            std::min<std::size_t>(std::max(options_.shortlist, 2 * q.k), static_cast<std::size_t>(index->ntotal)));
+        std::vector<float> distances(static_cast<std::size_t>(asked));
+        std::vector<::faiss::Index::idx_t> labels(static_cast<std::size_t>(asked));
+        try {
+            omp_threads_scope threads(options_.search_threads);
+            auto const bitmap = ranking.live_bitmap();
+            ::faiss::IDSelectorBitmap selector(bitmap.size(), bitmap.data());
+            auto params = search_parameters(*inner(*index), static_cast<int>(asked),
+                                            ranking.dead_count() > 0 ? &selector : nullptr);
+            inner(*index)->search(1, q.vector.data(), asked, distances.data(), labels.data(), params.get());
+        } catch (std::exception const& e) {
+            // Some index types take no search parameters (IndexRefine) or no selector:
+            // answer exactly instead, and count it.
+            record_failure(shared_->search_failures, e.what());
+            return ranking.search(query_terms, q, weights());
+        }
+        std::vector<std::uint32_t> slots;
+        slots.reserve(labels.size());
+        auto const* id_map = dynamic_cast<::faiss::IndexIDMap const*>(index.get());
+        for (auto const label : labels) {
+            if (label < 0) break;
+            auto const id = id_map ? id_map->id_map[static_cast<std::size_t>(label)] : label;
+            slots.push_back(static_cast<std::uint32_t>(id));
+        }
+        // A full shortlist of fewer than all live chunks bounds the rest by its last cosine.
+        double const bound = slots.size() == static_cast<std::size_t>(asked) && slots.size() < live
+                                 ? static_cast<double>(distances.back())
+                                 : -1.0;
+        detail::vector_shortlist const shortlist{slots, bound};
+        return ranking.search(query_terms, q, weights(), &shortlist);
     }
+
+    /// `add` after analysis (`analyses[i]` of `chunks[i]`, which is not empty).
+    result<void> add_terms(user_ref const& u, std::span<chunk const> chunks,
+                           std::span<text::analyzed_text const> analyses) {
+        auto const entry = users_.find_or_create(u);
+        std::unique_lock lock(entry->mutex);
+        auto& ranking = entry->ranking;
+        std::size_t dim = ranking.dimension();
+        if (ranking.size() == 0) dim = chunks.front().embedding.size();
+        for (auto const& c : chunks)
+            if (c.embedding.size() != dim)
+                return make_error(errc::invalid_request,
+                                  "chunk '" + c.chunk_id + "' has an embedding of dimension " +
+                                      std::to_string(c.embedding.size()) + ", expected " + std::to_string(dim));
+        if (ranking.slot_count() == 0) {
+            if (try_adopt(u, *entry, chunks, analyses)) return {};
+        }
+        if (ranking.size() == 0) {
+            ranking.reset(dim, options_.bm25, options_.soft);
+            entry->index.reset();
+            entry->trained_on = entry->retry_after = 0;
+        }
+        // FAISS first, then the ranking. FAISS failing (a spec that does not suit this
+        // dimension, training that needs more data) never loses chunks: the user's index
+        // is dropped and the user is served by exact scans until a later build succeeds.
+        if (dim != 0) {
+            std::vector<float> rows;
+            rows.reserve(chunks.size() * dim);
+            for (auto const& c : chunks) rows.insert(rows.end(), c.embedding.begin(), c.embedding.end());
+            extend_index(*entry, rows);
+        }
+        try {
+            for (std::size_t i = 0; i < chunks.size(); ++i) ranking.add(chunks[i], analyses[i].terms, analyses[i].words);
+        } catch (...) {
+            entry->index.reset(); // positions would no longer match slots
+            throw;
+        }
+        return {};
+    }
+
 
     /// If `load` read an index for `u` that matches `chunks` exactly, index the chunks
     /// in the saved order and adopt it. Called on an empty user under its lock.
     bool try_adopt(user_ref const& u, user_index& e, std::span<chunk const> chunks,
-                   std::span<std::vector<std::string> const> terms, std::span<std::vector<std::string> const> words) {
+                   std::span<text::analyzed_text const> analyses) {
         pending_index p;
         {
             std::lock_guard guard(shared_->mutex);
@@ -603,7 +639,7 @@ private:
             order.push_back(it->second);
         }
         e.ranking.reset(dim, options_.bm25, options_.soft);
-        for (auto const i : order) e.ranking.add(chunks[i], terms[i], words_of(words, i));
+        for (auto const i : order) e.ranking.add(chunks[i], analyses[i].terms, analyses[i].words);
         e.index = std::move(p.index);
         tune(*e.index);
         e.trained_on = 0; // an adopted index is kept as trained; it is retrained at its next rebuild
@@ -618,7 +654,7 @@ private:
     std::unique_ptr<shared_state> shared_ = std::make_unique<shared_state>();
 };
 
-static_assert(retriever<faiss_retriever>);
+static_assert(analyzing_retriever<faiss_retriever>);
 
 } // namespace persona
 
