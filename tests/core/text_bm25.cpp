@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -108,4 +109,26 @@ TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by po
         mismatches += std::bit_cast<std::uint64_t>(scores[d]) != std::bit_cast<std::uint64_t>(expected);
     }
     CHECK(mismatches == 0);
+}
+
+TEST_CASE("bm25_index: a document whose sum is not positive keeps the score it had, -0 included") {
+    // Parameters are not validated: with b = 3 a document much shorter than the average
+    // gets a negative contribution, and a NaN weight makes the mass NaN. Only a positive
+    // sum adds anything.
+    bm25_index idx({1.2, 3.0});
+    std::vector<std::string> const short_doc{"alpha"}, long_doc{"alpha", "x", "y", "z", "w", "v", "u"};
+    idx.add(0, short_doc);
+    idx.add(1, long_doc);
+    idx.add(2, std::vector<std::string>{"beta"});
+    std::vector<double> scores{-0.0, -0.0, -0.0};
+    std::vector<weighted_term> const q{{"alpha", 1.0}};
+    REQUIRE(idx.normalized_scores(q, scores) > 0);
+    CHECK(std::bit_cast<std::uint64_t>(scores[0]) == std::bit_cast<std::uint64_t>(-0.0)); // a negative sum adds nothing
+    CHECK(scores[1] > 0);
+    CHECK(std::bit_cast<std::uint64_t>(scores[2]) == std::bit_cast<std::uint64_t>(-0.0)); // no match: untouched
+    std::vector<double> nan_scores(3, 0.0);
+    std::vector<weighted_term> const nan_q{{"beta", std::numeric_limits<double>::quiet_NaN()}};
+    idx.normalized_scores(nan_q, nan_scores);
+    CHECK(nan_scores[0] == 0.0); // unmatched slots gain nothing from a NaN mass
+    CHECK(nan_scores[1] == 0.0);
 }

@@ -329,3 +329,109 @@ TEST_CASE("hybrid_ranking: neighbours kept for the usual window agree with neigh
     REQUIRE(ranking.maybe_compact());
     check("compacted");
 }
+
+TEST_CASE("hybrid_ranking: the lexical-first scan gives the block scan's result, non-finite values included") {
+    // Two rankings of the same 255 live chunks: one also has a 256th slot, added and then
+    // removed, which makes it large enough for the lexical-first scan at k <= 16; the
+    // other has 255 slots and is scanned block by block. BM25, neighbours and cosines are
+    // the same bits in both, so every search must agree bit for bit. With a NaN or an
+    // overflowing value, a NaN score lands where the order of offers puts it, so then
+    // the lexical-first scan must step aside for the block scan.
+    std::mt19937_64 rng(31);
+    std::size_t const dim = 32, n = 255;
+    char const* const words[] = {"coffee", "budget", "piano", "lisbon", "running", "walk", "review", "team"};
+    text::analyzer const analyzer;
+    auto const t0 = timestamp{} + std::chrono::hours(24 * 400);
+    std::vector<chunk> chunks(n + 1);
+    for (std::size_t i = 0; i <= n; ++i) {
+        auto& c = chunks[i];
+        c.item_id = "e" + std::to_string(i);
+        c.chunk_id = make_chunk_id(c.item_id, item_kind::event, 1);
+        for (int w = 0; w < 6; ++w) c.text += std::string(words[rng() % 8]) + " ";
+        c.time = t0 + std::chrono::minutes(20 * i);
+        c.embedding = random_query(rng, dim, 0.0);
+        float norm = 0;
+        for (float x : c.embedding) norm += x * x;
+        for (auto& x : c.embedding) x /= std::sqrt(norm);
+    }
+    auto const build = [&](std::vector<chunk> const& cs, bool with_dead_slot) {
+        detail::hybrid_ranking r;
+        r.reset(dim);
+        for (std::size_t i = 0; i < n; ++i) r.add(cs[i], analyzer.terms(cs[i].text));
+        if (with_dead_slot) {
+            r.add(cs[n], analyzer.terms(cs[n].text));
+            r.remove_item(cs[n].item_id);
+        }
+        return r;
+    };
+    auto const compare = [&](std::vector<chunk> const& cs, std::vector<float> const& vector, double part_weight) {
+        auto const lexical_first = build(cs, true);
+        auto const block_scan = build(cs, false);
+        REQUIRE(lexical_first.slot_count() == 256);
+        detail::fusion_weights const weights{0.8, 0.15, 0.7};
+        std::size_t mismatches = 0, hits = 0;
+        for (auto const* text : {"coffee budget", "piano lisbon running walk", "team"}) {
+            auto const parts = detail::analyze_query(analyzer, std::vector<query_part>{{text, part_weight}});
+            search_query q;
+            q.vector = vector;
+            for (std::size_t const k : {1u, 5u, 16u}) {
+                q.k = k;
+                auto const a = lexical_first.search(parts, q, weights);
+                auto const b = block_scan.search(parts, q, weights);
+                mismatches += a.size() != b.size();
+                for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+                    mismatches += a[i].chunk_id != b[i].chunk_id || bits(a[i].score) != bits(b[i].score);
+                hits += b.size();
+            }
+        }
+        CHECK(hits > 0);
+        CHECK(mismatches == 0);
+    };
+    auto const query = chunks[7].embedding;
+    SECTION("finite values") {
+        compare(chunks, query, 1.0);
+        compare(chunks, random_query(rng, dim, 0.7), 0.5);
+    }
+    SECTION("a NaN in a stored vector") {
+        auto cs = chunks;
+        cs[0].embedding[3] = std::numeric_limits<float>::quiet_NaN();
+        cs[100].embedding[5] = std::numeric_limits<float>::quiet_NaN();
+        compare(cs, query, 1.0);
+    }
+    SECTION("stored values large enough for a dot product to overflow") {
+        auto cs = chunks;
+        for (auto& x : cs[2].embedding) x *= 1e30f;
+        compare(cs, query, 1.0);
+    }
+    SECTION("a NaN or a huge value in the query vector") {
+        auto nan_query = query;
+        nan_query[1] = std::numeric_limits<float>::quiet_NaN();
+        compare(chunks, nan_query, 1.0);
+        auto huge = query;
+        for (auto& x : huge) x *= 1e30f;
+        compare(chunks, huge, 1.0);
+    }
+    SECTION("an infinite part weight") {
+        compare(chunks, query, std::numeric_limits<double>::infinity());
+    }
+}
+
+TEST_CASE("hybrid_ranking: a k too large to count seeds for is a full search, not an error") {
+    detail::hybrid_ranking ranking;
+    ranking.reset(4);
+    text::analyzer const analyzer;
+    for (int i = 0; i < 300; ++i) {
+        chunk c;
+        c.item_id = "e" + std::to_string(i);
+        c.chunk_id = make_chunk_id(c.item_id, item_kind::event, 1);
+        c.text = i % 2 ? "coffee budget" : "coffee";
+        c.time = timestamp{} + std::chrono::hours(24 * i);
+        c.embedding = {1.0f, 0.0f, 0.0f, 0.0f};
+        ranking.add(c, analyzer.terms(c.text));
+    }
+    search_query q;
+    q.vector = {1.0f, 0.0f, 0.0f, 0.0f};
+    q.k = (std::size_t{1} << 60) + 1; // 16 * k wraps around to 16
+    auto const parts = detail::analyze_query(analyzer, std::vector<query_part>{{"coffee budget", 1.0}});
+    CHECK(ranking.search(parts, q, detail::fusion_weights{0.8, 0.15, 0.7}).size() == 300);
+}

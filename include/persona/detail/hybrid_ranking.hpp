@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <span>
@@ -290,10 +291,13 @@ public:
             // Skipping whole blocks (`block_bound`) needs fusion to be monotone: no recency,
             // and a lexical weight of at least 0 (options do not forbid a negative one).
             bool const can_skip_blocks = !q.prefer_recent && lw >= 0;
-            if (can_skip_blocks && has_lexical && vw > 0 && slots_.size() >= lexical_first_from * lexical_first_seeds(q.k)) {
-                lexical_first(lexical, lw, vw, tq, q, fuse, hits);
-                std::ranges::sort(hits, [&](slot_score const& a, slot_score const& b) { return better(a, b); });
-                return finish();
+            if (can_skip_blocks && has_lexical && vw > 0 && slots_.size() / lexical_first_from >= lexical_first_seeds(q.k) &&
+                cosines_are_finite(q.vector)) {
+                if (lexical_first(lexical, lw, vw, tq, q, fuse, hits)) {
+                    std::ranges::sort(hits, [&](slot_score const& a, slot_score const& b) { return better(a, b); });
+                    return finish();
+                }
+                hits.clear(); // a lexical score is not finite: the scan below decides, as it always did
             }
             float cosines[tile_rows] = {};
             for (std::size_t first = 0; first < slots_.size(); first += tile_rows) {
@@ -422,6 +426,12 @@ private:
         scored whole by the tile kernel, a few slots row by row (`score_row`, the same
         bits). The heap keeps the best `k` under a strict total order (`better`), so
         the order slots are offered in does not change the result.
+
+        That holds while no score is NaN: a NaN enters a heap that is not yet full,
+        so where it lands depends on the order. The caller therefore uses this scan
+        only when no cosine can be NaN (`cosines_are_finite`), and this returns false,
+        having decided nothing, when a lexical score is not finite (a NaN or infinite
+        part weight, BM25 parameters out of range); the block scan then runs as before.
     */
     static std::size_t lexical_first_seeds(std::size_t k) noexcept { return std::max<std::size_t>(k, 16); }
     // A user with fewer slots per seed than this is scanned block by block: most blocks
@@ -429,8 +439,22 @@ private:
     // (LoCoMo's users of ~550 chunks at top_k 50: 4% slower the lexical-first way).
     static constexpr std::size_t lexical_first_from = 16;
 
+    /// Whether every row's dot product with `query` is finite: every value is finite and
+    /// small enough that no product or partial sum can overflow (true for unit vectors).
+    bool cosines_are_finite(std::span<float const> query) const noexcept {
+        if (vectors_.has_non_finite()) return false;
+        double largest = 0;
+        for (float const v : query) {
+            if (!std::isfinite(v)) return false;
+            largest = std::max(largest, static_cast<double>(std::abs(v)));
+        }
+        // |sum| <= dim * max|x| * max|y|, twice over for the roundings on the way.
+        return 2.0 * static_cast<double>(dimension_) * static_cast<double>(vectors_.max_magnitude()) * largest <
+               static_cast<double>(std::numeric_limits<float>::max());
+    }
+
     template <class Fuse>
-    void lexical_first(std::vector<double> const& lexical, double lw, double vw, tile_query const& tq,
+    bool lexical_first(std::vector<double> const& lexical, double lw, double vw, tile_query const& tq,
                        search_query const& q, Fuse const& fuse, std::vector<slot_score>& hits) const {
         std::size_t const n = slots_.size();
         auto const live = [&](std::size_t s) { return (live_bits_[s / 8] >> (s % 8) & 1U) != 0; };
@@ -448,6 +472,7 @@ private:
         auto const weaker_last = [](slot_score const& a, slot_score const& b) { return a.score > b.score; };
         for (std::size_t s = 0; s < n; ++s) {
             double const v = lexical[s];
+            if (!std::isfinite(v)) return false;
             if (!(v > 0) || (ranked.size() == seeds && v <= ranked.front().score) || !live(s)) continue;
             if (ranked.size() == seeds) {
                 std::ranges::pop_heap(ranked, weaker_last);
@@ -469,7 +494,7 @@ private:
         auto const may_reach = [&](std::size_t s) { return fuse(s, 1.0) + bound_margin >= worst(); };
         // A cheap first test on the lexical score alone, looser than the exact one by far
         // more than the rounding of either.
-        double const cut = lw > 0 ? (worst() - bound_margin - vw - 1e-9) / lw : -1.0;
+        double const cut = lw > 0 ? (worst() - bound_margin - vw - 1e-9) / lw : -std::numeric_limits<double>::infinity();
         std::vector<std::uint32_t> candidates;
         for (std::size_t s = 0; s < n; ++s)
             if (lexical[s] >= cut && !seeded[s] && live(s) && may_reach(s)) candidates.push_back(static_cast<std::uint32_t>(s));
@@ -496,6 +521,7 @@ private:
                 if (may_reach(candidates[c])) consider(candidates[c], vectors_.score_row(candidates[c], tq));
             }
         }
+        return true;
     }
 
     /// Offer `candidate` to `heap`, a heap of at most `k` hits whose front is the worst.

@@ -205,10 +205,15 @@ public:
     std::size_t size() const noexcept { return full_tiles_ * tile_rows + tail_.size() / std::max<std::size_t>(dim_, 1); }
     /// Whether a non-finite value was ever appended (then scans are dense).
     bool has_non_finite() const noexcept { return non_finite_; }
+    /// The largest magnitude of any finite value ever appended (a bound, also after removals).
+    float max_magnitude() const noexcept { return max_magnitude_; }
 
     /// Append a row of `dimension()` floats.
     void append(std::span<float const> row) {
-        for (std::size_t i = 0; i < dim_; ++i) non_finite_ |= !std::isfinite(row[i]);
+        for (std::size_t i = 0; i < dim_; ++i) {
+            non_finite_ |= !std::isfinite(row[i]);
+            if (std::isfinite(row[i])) max_magnitude_ = std::max(max_magnitude_, std::abs(row[i]));
+        }
         tail_.insert(tail_.end(), row.begin(), row.begin() + static_cast<std::ptrdiff_t>(dim_));
         if (tail_.size() < tile_rows * dim_) return;
         // A whole tile: transpose the tail into it.
@@ -295,7 +300,9 @@ public:
 
     /** `dot(row s, query)` for any row, with the bits `score_block` gives it: for a few
         rows of a tile this reads each visited dimension's line of the row alone, where
-        the tile kernel reads the lines of all 64 rows. */
+        the tile kernel reads the lines of all 64 rows. (Like `sparse_dot` and the
+        portable kernel, plain C++: a build contracting `a * b + c` into one rounding,
+        which persona's do not, would differ from the AVX-512 kernel; see dot.hpp.) */
     float score_row(std::size_t s, tile_query const& q) const noexcept {
         if (in_rest(s)) return score_rest_row(s, q);
         float const* row = tiles_.data() + (s / tile_rows) * tile_rows * dim_ + s % tile_rows;
@@ -363,6 +370,7 @@ private:
     std::size_t dim_ = 0;
     std::size_t full_tiles_ = 0;
     bool non_finite_ = false;
+    float max_magnitude_ = 0.0f;
     std::vector<float> tiles_; // full_tiles_ tiles, dimension-major
     std::vector<float> tail_;  // the rows after them, row-major
 };

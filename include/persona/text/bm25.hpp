@@ -159,18 +159,20 @@ public:
         // A term's contribution to a document depends only on its weight, its frequency
         // there and the document's length. Chunks are short and their terms repeat little,
         // so each (frequency, length) pair's contribution is computed once per term (the
-        // same expression, so the same bits) rather than once per posting: a dense query
+        // same expression, so the same bits in a build that does not contract a * b + c
+        // into one rounding, as persona's do not: see detail/dot.hpp) rather than once
+        // per posting: a dense query
         // over a thousand chunks otherwise spends most of its time dividing. The tables
         // fill on first use; an entry is current when its stamp is the term's.
         constexpr std::uint32_t cached_tf = 4;
         std::size_t const cached_lengths = std::min<std::size_t>(max_length_ + 1, 256);
         struct cached {
             double value = 0;
-            std::uint32_t stamp = 0;
+            std::uint64_t stamp = 0;
         };
         std::vector<cached> norms(cached_lengths);
         std::vector<cached> contributions(cached_lengths * cached_tf);
-        std::uint32_t stamp = 0;
+        std::uint64_t stamp = 0;
         double mass = 0;
         std::vector<double> raw(lengths_.size(), 0.0);
         for (auto const& q : query) {
@@ -197,9 +199,10 @@ public:
             }
         }
         if (mass <= 0) return 0;
-        // Without a branch, so it vectorizes: a slot no term matched has raw 0 and adds
-        // +0, which leaves its score as it was (scores here are never -0).
-        for (std::size_t s = 0; s < raw.size(); ++s) scores[s] += std::min(1.0, raw[s] / mass);
+        // A select rather than a branch, so that it vectorizes; a slot no term matched
+        // keeps its score exactly (even -0), as do slots whose sum is NaN or negative.
+        for (std::size_t s = 0; s < raw.size(); ++s)
+            scores[s] = raw[s] > 0 ? scores[s] + std::min(1.0, raw[s] / mass) : scores[s];
         return mass;
     }
 

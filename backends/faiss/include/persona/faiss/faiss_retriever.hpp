@@ -608,7 +608,6 @@ private:
         return {};
     }
 
-
     /// If `load` read an index for `u` that matches `chunks` exactly, index the chunks
     /// in the saved order and adopt it. Called on an empty user under its lock.
     bool try_adopt(user_ref const& u, user_index& e, std::span<chunk const> chunks,
