@@ -570,13 +570,9 @@ private:
             }
         } else {
             // Times from their dense array: the slot records are 80 bytes each.
-            auto const near = [&](std::uint32_t a, std::uint32_t b) {
-                if (b == no_slot) return no_slot;
-                auto const d = times_[a] - times_[b];
-                return d <= w.neighbour_window && -d <= w.neighbour_window ? b : no_slot;
-            };
+            auto const window = w.neighbour_window;
             for (std::uint32_t s = 0; s < slots_.size(); ++s) {
-                if (live(s)) spread_one(s, near(s, prev_[s]), near(s, next_[s]));
+                if (live(s)) spread_one(s, within(s, prev_[s], window), within(s, next_[s], window));
                 else spread[s] = lexical[s];
             }
         }
@@ -623,13 +619,15 @@ private:
 
     /// Recompute which of `slot`'s neighbours in history are within `near_window`.
     void refresh_near(std::uint32_t slot) {
-        auto const near = [&](std::uint32_t other) {
-            if (other == no_slot) return no_slot;
-            auto const d = times_[slot] - times_[other];
-            return d <= near_window && -d <= near_window ? other : no_slot;
-        };
-        near_prev_[slot] = near(prev_[slot]);
-        near_next_[slot] = near(next_[slot]);
+        near_prev_[slot] = within(slot, prev_[slot], near_window);
+        near_next_[slot] = within(slot, next_[slot], near_window);
+    }
+
+    /// `other` if it is a slot within `window` of `slot` in time, else `no_slot`.
+    std::uint32_t within(std::uint32_t slot, std::uint32_t other, std::chrono::seconds window) const noexcept {
+        if (other == no_slot) return no_slot;
+        auto const d = times_[slot] - times_[other];
+        return d <= window && -d <= window ? other : no_slot;
     }
 
     /// Lexical score per slot: each part scored on its own (normalised to [0, 1]), then
