@@ -109,6 +109,22 @@ TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by po
         mismatches += std::bit_cast<std::uint64_t>(scores[d]) != std::bit_cast<std::uint64_t>(expected);
     }
     CHECK(mismatches == 0);
+
+    // Written rather than added: the same bits, over whatever the buffer held, and not
+    // one value past the slots.
+    REQUIRE(idx.slot_count() == docs.size());
+    std::vector<double> written(docs.size() + 2, 7.0);
+    REQUIRE(std::bit_cast<std::uint64_t>(idx.write_normalized_scores(query, written)) ==
+            std::bit_cast<std::uint64_t>(expected_mass));
+    std::size_t written_mismatches = 0;
+    for (std::size_t d = 0; d < docs.size(); ++d)
+        written_mismatches += std::bit_cast<std::uint64_t>(written[d]) != std::bit_cast<std::uint64_t>(scores[d]);
+    CHECK(written_mismatches == 0);
+    CHECK(written[docs.size()] == 7.0);
+    std::vector<weighted_term> const unknown{{"zz", 1.0}};
+    CHECK(idx.write_normalized_scores(unknown, written) == 0);
+    CHECK(std::count(written.begin(), written.begin() + static_cast<std::ptrdiff_t>(docs.size()), 0.0) ==
+          static_cast<std::ptrdiff_t>(docs.size()));
 }
 
 TEST_CASE("bm25_index: a document whose sum is not positive keeps the score it had, -0 included") {
@@ -131,4 +147,13 @@ TEST_CASE("bm25_index: a document whose sum is not positive keeps the score it h
     idx.normalized_scores(nan_q, nan_scores);
     CHECK(nan_scores[0] == 0.0); // unmatched slots gain nothing from a NaN mass
     CHECK(nan_scores[1] == 0.0);
+    // Written, the same values as added into zeros: +0 for a negative sum and for NaN.
+    std::vector<double> written(3, -1.0);
+    REQUIRE(idx.write_normalized_scores(q, written) > 0);
+    CHECK(std::bit_cast<std::uint64_t>(written[0]) == std::bit_cast<std::uint64_t>(0.0));
+    CHECK(written[1] > 0);
+    CHECK(std::bit_cast<std::uint64_t>(written[2]) == std::bit_cast<std::uint64_t>(0.0));
+    idx.write_normalized_scores(nan_q, written);
+    CHECK(std::bit_cast<std::uint64_t>(written[1]) == std::bit_cast<std::uint64_t>(0.0));
+    CHECK(std::bit_cast<std::uint64_t>(written[2]) == std::bit_cast<std::uint64_t>(0.0));
 }

@@ -435,3 +435,67 @@ TEST_CASE("hybrid_ranking: a k too large to count seeds for is a full search, no
     auto const parts = detail::analyze_query(analyzer, std::vector<query_part>{{"coffee budget", 1.0}});
     CHECK(ranking.search(parts, q, detail::fusion_weights{0.8, 0.15, 0.7}).size() == 300);
 }
+
+TEST_CASE("hybrid_ranking: a single turn's passes give the general passes' result, bit for bit") {
+    // A query of one part of weight 1 takes the single-turn passes (reused buffers, the
+    // neighbours' rescaling owed until a score is fused); the same text as two parts of
+    // weight 0.5 averages to the same lexical bits (0.5 * x + 0.5 * x is x) through the
+    // general passes. Every scan must then agree: the lexical-first scan (k = 5), the
+    // block scan (k = 400, and with recency), and a shortlisted search; with and without
+    // neighbours, and after removals.
+    std::mt19937_64 rng(41);
+    std::size_t const dim = 24;
+    char const* const words[] = {"coffee", "budget", "piano", "lisbon", "running", "walk", "review", "team"};
+    detail::hybrid_ranking ranking;
+    ranking.reset(dim);
+    text::analyzer const analyzer;
+    auto const t0 = timestamp{} + std::chrono::hours(24 * 400);
+    for (std::size_t i = 0; i < 400; ++i) {
+        chunk c;
+        c.item_id = "e" + std::to_string(i);
+        c.chunk_id = make_chunk_id(c.item_id, item_kind::event, 1);
+        for (std::size_t w = 0; w < 3 + i % 5; ++w) c.text += std::string(words[rng() % 8]) + " ";
+        c.time = t0 + std::chrono::minutes(i % 11 == 0 ? 200 * i : 15 * i);
+        c.embedding = random_query(rng, dim, 0.0);
+        ranking.add(c, analyzer.terms(c.text));
+    }
+    std::vector<std::uint32_t> listed;
+    for (std::uint32_t s = 0; s < 400; s += 7) listed.push_back(s);
+    std::size_t compared = 0;
+    auto const check = [&](char const* stage) {
+        INFO(stage);
+        for (auto const* text : {"coffee", "budget walk review", "lisbon piano running team coffee"}) {
+            auto const one = detail::analyze_query(analyzer, std::vector<query_part>{{text, 1.0}});
+            auto const two = detail::analyze_query(analyzer, std::vector<query_part>{{text, 0.5}, {text, 0.5}});
+            REQUIRE(one.size() == 1);
+            REQUIRE(two.size() == 2);
+            search_query q;
+            q.vector = random_query(rng, dim, 0.0);
+            for (double const neighbour : {0.7, 0.0}) {
+                detail::fusion_weights const weights{0.6, 0.15, neighbour};
+                for (std::size_t const k : {5u, 400u}) {
+                    for (bool const recent : {false, true}) {
+                        q.k = k;
+                        q.prefer_recent = recent;
+                        detail::vector_shortlist const shortlist{listed, 0.9};
+                        for (auto const* list : {static_cast<detail::vector_shortlist const*>(nullptr), &shortlist}) {
+                            auto const a = ranking.search(one, q, weights, list);
+                            auto const b = ranking.search(two, q, weights, list);
+                            REQUIRE(a.size() == b.size());
+                            REQUIRE(!a.empty());
+                            std::size_t mismatches = 0;
+                            for (std::size_t i = 0; i < a.size(); ++i)
+                                mismatches += a[i].chunk_id != b[i].chunk_id || bits(a[i].score) != bits(b[i].score);
+                            CHECK(mismatches == 0);
+                            ++compared;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    check("added");
+    for (std::size_t i = 0; i < 400; i += 4) ranking.remove_item("e" + std::to_string(i));
+    check("a quarter removed");
+    CHECK(compared == 2 * 3 * 2 * 2 * 2 * 2);
+}

@@ -235,9 +235,17 @@ public:
         std::vector<slot_score> hits;
         double const lexical_weight = weights.lexical;
         double const recency_weight = weights.recency;
-        std::vector<double> lexical = lexical_scores(parts);
-        if (!lexical.empty() && weights.neighbour > 0) spread_to_neighbours(lexical, weights);
-        bool const has_lexical = !lexical.empty();
+        // The lexical side: the single-turn query's passes over reused buffers, else
+        // the general ones over a vector of their own.
+        scratch_lease const buffers(slots_.size());
+        std::vector<double> general;
+        lexical_view lexical;
+        if (!single_turn_lexical(parts, weights, buffers.get(), lexical)) {
+            general = lexical_scores(parts);
+            if (!general.empty() && weights.neighbour > 0) spread_to_neighbours(general, weights);
+            lexical.values = general;
+        }
+        bool const has_lexical = !lexical.values.empty();
         bool const has_vector = dimension_ != 0 && q.vector.size() == dimension_;
         double const lw = has_lexical ? (has_vector ? lexical_weight : 1.0) : 0.0;
         double const vw = has_vector ? 1.0 - lw : 0.0;
@@ -299,12 +307,14 @@ public:
                 }
                 hits.clear(); // a lexical score is not finite: the scan below decides, as it always did
             }
+            lexical.materialize();
             float cosines[tile_rows] = {};
             for (std::size_t first = 0; first < slots_.size(); first += tile_rows) {
                 std::size_t const rows = std::min(tile_rows, slots_.size() - first);
                 if (vw > 0) vectors_.score_block(first / tile_rows, tq, cosines);
                 if (can_skip_blocks && hits.size() == q.k &&
-                    block_bound(first, rows, cosines, has_lexical ? &lexical : nullptr, lw, vw) + bound_margin <
+                    block_bound(first, rows, cosines, has_lexical ? lexical.values.data() : nullptr, lw, vw) +
+                            bound_margin <
                         hits.front().score)
                     continue;
                 for (std::size_t r = 0; r < rows; ++r) {
@@ -321,6 +331,7 @@ public:
             return finish();
         }
 
+        lexical.materialize();
         std::vector<bool> seen(slots_.size(), false);
         for (auto const s : shortlist->slots)
             if (s < slots_.size() && slots_[s].live && !seen[s]) {
@@ -379,6 +390,103 @@ private:
         std::uint32_t slot;
     };
 
+    /** Every slot's lexical score: `values[s]`, divided by `divisor` when `divide`.
+
+        The single-turn passes leave the neighbours' rescaling (a division of every
+        score by the largest) undone: the exact scan divides only the scores it fuses,
+        and the other scans call `materialize` first. Either way a score is the same
+        `value / divisor` expression, so the same bits. Empty `values`: no lexical side.
+    */
+    struct lexical_view {
+        std::span<double> values;
+        double divisor = 1;
+        bool divide = false;
+        bool finite = false; ///< every value is known to be finite
+
+        double operator[](std::size_t s) const noexcept { return divide ? values[s] / divisor : values[s]; }
+
+        /// Do the division owed, in place.
+        void materialize() noexcept {
+            if (!divide) return;
+            for (auto& v : values) v /= divisor;
+            divide = false;
+        }
+    };
+
+    /// A search's working arrays, the thread's own and reused, so that a query over a
+    /// few thousand slots allocates and clears none; a large user's are freed after
+    /// the search rather than kept by every thread that ever served one.
+    struct scratch_arrays {
+        std::vector<double> scores, spread;
+    };
+    class scratch_lease {
+    public:
+        explicit scratch_lease(std::size_t slots) : slots_(slots) {}
+        scratch_lease(scratch_lease const&) = delete;
+        scratch_lease& operator=(scratch_lease const&) = delete;
+        ~scratch_lease() {
+            if (slots_ > kept_up_to) get() = {};
+        }
+        scratch_arrays& get() const noexcept {
+            thread_local scratch_arrays arrays;
+            return arrays;
+        }
+
+    private:
+        static constexpr std::size_t kept_up_to = std::size_t{1} << 16; // 1 MB of doubles
+        std::size_t slots_;
+    };
+
+    /** The lexical side of a query of one part of weight 1 without soft terms (an
+        agent's turn, the usual query), with the neighbours' default window: the same
+        values as `lexical_scores` then `spread_to_neighbours`, in fewer passes and
+        without allocating. False when the query is not of that kind (`out` untouched).
+
+        BM25 writes each slot's score in [0, 1] (0 for a dead slot, which BM25 no longer
+        matches). A slot's kept neighbours (`near_prev_`, `near_next_`) are live slots
+        or `no_slot`, read as the slot past the end, whose score is 0: taking the larger
+        of two scores in [0, 1] and 0 where one is missing is what the general pass
+        does. A dead slot has no neighbours, so its spread value is its score plus 0,
+        the score itself, and being 0 it cannot raise the largest.
+    */
+    bool single_turn_lexical(std::span<analyzed_part const> parts, fusion_weights const& w, scratch_arrays& scratch,
+                             lexical_view& out) const {
+        if (parts.size() != 1 || parts[0].weight != 1.0 || (soft_.enabled() && !parts[0].vectors.empty())) return false;
+        bool const spread = w.neighbour > 0;
+        if (spread && (w.neighbour_window != near_window || !std::isfinite(w.neighbour))) return false;
+        std::size_t const n = slots_.size();
+        if (lexical_.slot_count() > n) return false;
+        auto& scores = scratch.scores;
+        if (scores.size() < n + 1) scores.resize(n + 1);
+        std::fill(scores.data() + lexical_.slot_count(), scores.data() + n + 1, 0.0); // past BM25's slots, and the end
+        if (lexical_.write_normalized_scores(parts[0].terms, scores) <= 0) {
+            out = {};
+            return true;
+        }
+        out.finite = true;
+        if (!spread) {
+            out.values = std::span<double>(scores.data(), n);
+            return true;
+        }
+        auto& spread_values = scratch.spread;
+        if (spread_values.size() < n) spread_values.resize(n);
+        double const* const lexical = scores.data();
+        double* const result = spread_values.data();
+        double const neighbour = w.neighbour;
+        auto const past_end = static_cast<std::uint32_t>(n);
+        double top = 0;
+        for (std::size_t s = 0; s < n; ++s) {
+            double const before = lexical[std::min(near_prev_[s], past_end)];
+            double const best = std::max(before, lexical[std::min(near_next_[s], past_end)]);
+            result[s] = lexical[s] + neighbour * best;
+            top = std::max(top, result[s]);
+        }
+        out.values = std::span<double>(result, n);
+        out.divide = top > 1;
+        out.divisor = top;
+        return true;
+    }
+
     /// Whether `a` ranks before `b`: higher score, then smaller chunk id.
     bool better(slot_score const& a, slot_score const& b) const noexcept {
         return a.score != b.score ? a.score > b.score : slots_[a.slot].chunk_id < slots_[b.slot].chunk_id;
@@ -399,12 +507,12 @@ private:
     */
     static constexpr double bound_margin = 1e-12; // thousands of ulps of scores near 1
 
-    static double block_bound(std::size_t first, std::size_t rows, float const* cosines,
-                              std::vector<double> const* lexical, double lw, double vw) noexcept {
+    static double block_bound(std::size_t first, std::size_t rows, float const* cosines, double const* lexical,
+                              double lw, double vw) noexcept {
         double score = 0.0;
         if (lexical != nullptr) {
             double best = 0.0;
-            for (std::size_t r = 0; r < rows; ++r) best = std::max(best, (*lexical)[first + r]);
+            for (std::size_t r = 0; r < rows; ++r) best = std::max(best, lexical[first + r]);
             score = lw * best;
         }
         if (vw > 0) {
@@ -454,7 +562,7 @@ private:
     }
 
     template <class Fuse>
-    bool lexical_first(std::vector<double> const& lexical, double lw, double vw, tile_query const& tq,
+    bool lexical_first(lexical_view const& lexical, double lw, double vw, tile_query const& tq,
                        search_query const& q, Fuse const& fuse, std::vector<slot_score>& hits) const {
         std::size_t const n = slots_.size();
         auto const live = [&](std::size_t s) { return (live_bits_[s / 8] >> (s % 8) & 1U) != 0; };
@@ -464,40 +572,57 @@ private:
             if (hits.size() == q.k && score < hits.front().score) return;
             offer(hits, {score, static_cast<std::uint32_t>(s)}, q.k);
         };
+        // The passes below read the stored values, before the division `lexical_view`
+        // may still owe them: it is by a positive number, so it keeps their order, and
+        // the scores themselves always come from `fuse`.
+        double const* const values = lexical.values.data();
         // The seeds: the live slots of best lexical score (ties in any order), in a
         // small heap whose front is the weakest; most slots lose one comparison with it.
         std::size_t const seeds = lexical_first_seeds(q.k);
         std::vector<slot_score> ranked;
         ranked.reserve(seeds + 1);
         auto const weaker_last = [](slot_score const& a, slot_score const& b) { return a.score > b.score; };
-        for (std::size_t s = 0; s < n; ++s) {
-            double const v = lexical[s];
-            if (!std::isfinite(v)) return false;
-            if (!(v > 0) || (ranked.size() == seeds && v <= ranked.front().score) || !live(s)) continue;
-            if (ranked.size() == seeds) {
-                std::ranges::pop_heap(ranked, weaker_last);
-                ranked.pop_back();
+        double threshold = 0; // to beat: 0 until the heap is full, then its weakest
+        auto const pick = [&]<bool CheckFinite>() {
+            for (std::size_t s = 0; s < n; ++s) {
+                double const v = values[s];
+                if constexpr (CheckFinite)
+                    if (!std::isfinite(v)) return false;
+                if (!(v > threshold) || !live(s)) continue;
+                if (ranked.size() == seeds) {
+                    std::ranges::pop_heap(ranked, weaker_last);
+                    ranked.pop_back();
+                }
+                ranked.push_back({v, static_cast<std::uint32_t>(s)});
+                std::ranges::push_heap(ranked, weaker_last);
+                if (ranked.size() == seeds) threshold = ranked.front().score;
             }
-            ranked.push_back({v, static_cast<std::uint32_t>(s)});
-            std::ranges::push_heap(ranked, weaker_last);
-        }
-        std::vector<std::uint8_t> seeded(n, 0);
+            return true;
+        };
+        if (!(lexical.finite ? pick.template operator()<false>() : pick.template operator()<true>())) return false;
+        std::vector<std::uint32_t> seeded;
+        seeded.reserve(ranked.size());
+        for (auto const& r : ranked) seeded.push_back(r.slot);
+        std::ranges::sort(seeded);
         for (auto const& r : ranked) vectors_.prefetch_row(r.slot, tq);
-        for (auto const& r : ranked) {
-            seeded[r.slot] = 1;
-            consider(r.slot, vectors_.score_row(r.slot, tq));
-        }
+        for (auto const& r : ranked) consider(r.slot, vectors_.score_row(r.slot, tq));
         // Every other live slot whose best possible score reaches the heap's worst. They
         // are listed first, against the heap as the seeds left it, and tested again
         // against the heap as it is when their turn comes (the worst only rises).
         auto const worst = [&] { return hits.size() == q.k ? hits.front().score : -1.0; };
         auto const may_reach = [&](std::size_t s) { return fuse(s, 1.0) + bound_margin >= worst(); };
-        // A cheap first test on the lexical score alone, looser than the exact one by far
-        // more than the rounding of either.
-        double const cut = lw > 0 ? (worst() - bound_margin - vw - 1e-9) / lw : -std::numeric_limits<double>::infinity();
+        // A cheap first test on the stored value alone, looser than the exact one by far
+        // more than the rounding of either (or of the division still owed).
+        double cut = lw > 0 ? (worst() - bound_margin - vw - 1e-9) / lw : -std::numeric_limits<double>::infinity();
+        if (lexical.divide) cut = (cut - 1e-9) * lexical.divisor;
         std::vector<std::uint32_t> candidates;
-        for (std::size_t s = 0; s < n; ++s)
-            if (lexical[s] >= cut && !seeded[s] && live(s) && may_reach(s)) candidates.push_back(static_cast<std::uint32_t>(s));
+        std::size_t next_seed = 0; // into `seeded`, which is in slot order
+        for (std::size_t s = 0; s < n; ++s) {
+            if (!(values[s] >= cut)) continue;
+            while (next_seed < seeded.size() && seeded[next_seed] < s) ++next_seed;
+            if (next_seed < seeded.size() && seeded[next_seed] == s) continue;
+            if (live(s) && may_reach(s)) candidates.push_back(static_cast<std::uint32_t>(s));
+        }
         // A block with this many candidates is scored whole by the tile kernel; fewer are
         // scored row by row, fetched a few rows ahead (each row is a line per dimension
         // from all over its tile, and a user of 10k chunks does not fit in the cache).

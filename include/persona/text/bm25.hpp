@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -81,10 +83,9 @@ public:
         for (auto const& [term, tf] : counts) {
             auto it = postings_.find(term);
             if (it == postings_.end()) it = postings_.try_emplace(std::string(term)).first;
-            it->second.push_back({slot, tf});
+            it->second.push_back({slot, posting::key_of(tf, terms.size())});
         }
         lengths_[slot] = static_cast<std::uint32_t>(terms.size());
-        max_length_ = std::max<std::size_t>(max_length_, terms.size());
         live_[slot] = true;
         total_length_ += terms.size();
         ++live_count_;
@@ -134,7 +135,6 @@ public:
         total_length_ = 0;
         live_count_ = 0;
         removed_ = 0;
-        max_length_ = 0;
     }
 
     /// Return the number of live documents.
@@ -155,61 +155,127 @@ public:
     double normalized_scores(std::span<weighted_term const> query, std::vector<double>& scores) const {
         if (scores.size() < lengths_.size()) scores.resize(lengths_.size(), 0.0);
         if (live_count_ == 0) return 0;
+        std::vector<double> raw(lengths_.size(), 0.0);
+        double const mass = raw_scores(query, raw.data());
+        if (mass <= 0) return 0;
+        // A select rather than a branch; a slot no term matched keeps its score exactly
+        // (even -0), as do slots whose sum is NaN or negative.
+        for (std::size_t s = 0; s < raw.size(); ++s)
+            scores[s] = raw[s] > 0 ? scores[s] + std::min(1.0, raw[s] / mass) : scores[s];
+        return mass;
+    }
+
+    /** Write the normalised BM25 score of every slot into `scores`: the values
+        `normalized_scores` would add into zeros, bit for bit (0 + x is x), without a
+        second array or a pass that adds.
+
+        @param scores at least `slot_count()` values; the first `slot_count()` are
+        overwritten (0 for a slot no term matches, and for every slot when the
+        result is 0).
+        @returns the query's idf mass (0 when no term is known).
+        @throws std::length_error when `scores` is shorter than `slot_count()`.
+    */
+    double write_normalized_scores(std::span<weighted_term const> query, std::span<double> scores) const {
+        std::size_t const n = lengths_.size();
+        if (scores.size() < n) throw std::length_error("bm25_index: fewer scores than slots");
+        std::fill_n(scores.data(), n, 0.0);
+        if (live_count_ == 0) return 0;
+        double const mass = raw_scores(query, scores.data());
+        if (mass <= 0) {
+            std::fill_n(scores.data(), n, 0.0);
+            return 0;
+        }
+        // Every slot is divided, the quotient kept only where the sum is positive: with no
+        // division under a condition (which may not be done where it could trap), the
+        // compiler does this a vector of slots at a time.
+        double* const v = scores.data();
+        for (std::size_t s = 0; s < n; ++s) {
+            double const normalized = std::min(1.0, v[s] / mass);
+            v[s] = v[s] > 0 ? normalized : 0.0;
+        }
+        return mass;
+    }
+
+    /// The number of slots scores are written for (the highest slot ever added, plus one).
+    std::size_t slot_count() const noexcept { return lengths_.size(); }
+
+private:
+    /// Add each query term's BM25 contribution into `raw[slot]` (`slot_count()` values,
+    /// zeros on entry); return the query's idf mass.
+    double raw_scores(std::span<weighted_term const> query, double* raw) const {
         double const avg_length = static_cast<double>(total_length_) / static_cast<double>(live_count_);
         // A term's contribution to a document depends only on its weight, its frequency
         // there and the document's length. Chunks are short and their terms repeat little,
         // so each (frequency, length) pair's contribution is computed once per term (the
         // same expression, so the same bits in a build that does not contract a * b + c
         // into one rounding, as persona's do not: see detail/dot.hpp) rather than once
-        // per posting: a dense query
-        // over a thousand chunks otherwise spends most of its time dividing. The tables
-        // fill on first use; an entry is current when its stamp is the term's.
-        constexpr std::uint32_t cached_tf = 4;
-        std::size_t const cached_lengths = std::min<std::size_t>(max_length_ + 1, 256);
+        // per posting: a dense query over a thousand chunks otherwise spends most of its
+        // time dividing. The tables are the thread's, kept between queries: an entry is
+        // current when its stamp is this term's (lengths: this query's), and the stamps
+        // only grow, so nothing is cleared or allocated per query.
         struct cached {
             double value = 0;
             std::uint64_t stamp = 0;
         };
-        std::vector<cached> norms(cached_lengths);
-        std::vector<cached> contributions(cached_lengths * cached_tf);
-        std::uint64_t stamp = 0;
+        struct tables {
+            std::uint64_t stamp = 0;
+            cached norms[cached_lengths];
+            cached contributions[cached_tf * cached_lengths];
+        };
+        thread_local tables t;
+        std::uint64_t const query_stamp = ++t.stamp;
         double mass = 0;
-        std::vector<double> raw(lengths_.size(), 0.0);
+        // The loop over postings, with the liveness test only while a slot is removed.
+        auto const add = [&]<bool Removed>(std::vector<posting> const& list, double w, std::uint64_t stamp) {
+            for (auto const& p : list) {
+                if constexpr (Removed)
+                    if (!live_[p.slot]) continue;
+                if (p.key >= posting::cached_keys) [[unlikely]] {
+                    raw[p.slot] += contribution(w, p.key - posting::cached_keys, norm(lengths_[p.slot], avg_length));
+                    continue;
+                }
+                auto& c = t.contributions[p.key];
+                if (c.stamp != stamp) [[unlikely]] {
+                    std::uint32_t const length = p.key % cached_lengths;
+                    auto& nm = t.norms[length];
+                    if (nm.stamp != query_stamp) nm = {norm(length, avg_length), query_stamp};
+                    c = {contribution(w, p.key / cached_lengths + 1, nm.value), stamp};
+                }
+                raw[p.slot] += c.value;
+            }
+        };
         for (auto const& q : query) {
             auto const it = postings_.find(q.term);
             if (it == postings_.end()) continue;
             double const w = q.weight * idf(it->second);
             if (w <= 0) continue;
             mass += w;
-            ++stamp;
-            for (auto const& p : it->second) {
-                if (removed_ != 0 && !live_[p.slot]) continue;
-                std::uint32_t const length = lengths_[p.slot];
-                if (p.tf > cached_tf || length >= cached_lengths) {
-                    raw[p.slot] += contribution(w, p.tf, norm(length, avg_length));
-                    continue;
-                }
-                auto& c = contributions[(p.tf - 1) * cached_lengths + length];
-                if (c.stamp != stamp) {
-                    auto& n = norms[length];
-                    if (n.stamp == 0) n = {norm(length, avg_length), 1};
-                    c = {contribution(w, p.tf, n.value), stamp};
-                }
-                raw[p.slot] += c.value;
-            }
+            std::uint64_t const stamp = ++t.stamp;
+            if (removed_ != 0) add.template operator()<true>(it->second, w, stamp);
+            else add.template operator()<false>(it->second, w, stamp);
         }
-        if (mass <= 0) return 0;
-        // A select rather than a branch, so that it vectorizes; a slot no term matched
-        // keeps its score exactly (even -0), as do slots whose sum is NaN or negative.
-        for (std::size_t s = 0; s < raw.size(); ++s)
-            scores[s] = raw[s] > 0 ? scores[s] + std::min(1.0, raw[s] / mass) : scores[s];
         return mass;
     }
 
-private:
+    // The contribution tables' extent: frequencies 1 to 4, lengths below 256.
+    static constexpr std::uint32_t cached_tf = 4;
+    static constexpr std::uint32_t cached_lengths = 256;
+
+    /// A document's entry in a term's list. `key` says how often the term occurs there and
+    /// how long the document is, as the contribution tables index them: below
+    /// `cached_keys`, `(tf - 1) * cached_lengths + length`; else `cached_keys + tf` (the
+    /// length is then read from `lengths_`). A query reads one number per posting.
     struct posting {
         std::uint32_t slot;
-        std::uint32_t tf;
+        std::uint32_t key;
+
+        static constexpr std::uint32_t cached_keys = cached_tf * cached_lengths;
+        static std::uint32_t key_of(std::uint32_t tf, std::size_t length) noexcept {
+            if (tf - 1 < cached_tf && length < cached_lengths)
+                return (tf - 1) * cached_lengths + static_cast<std::uint32_t>(length);
+            // A document has at least tf terms, and persona's chunks are far shorter than 4 G.
+            return cached_keys + std::min<std::uint32_t>(tf, std::numeric_limits<std::uint32_t>::max() - cached_keys);
+        }
     };
 
     double idf(std::vector<posting> const& list) const noexcept {
@@ -244,7 +310,6 @@ private:
     std::size_t total_length_ = 0;
     std::size_t live_count_ = 0;
     std::size_t removed_ = 0; // slots removed since `compact`: their postings are still listed
-    std::size_t max_length_ = 0; // the longest document ever added (sizes the per-query caches)
 };
 
 } // namespace persona::text
