@@ -676,10 +676,12 @@ private:
         // Single-word cues; the phrase "these days" is matched on the text below.
         static constexpr std::string_view cues[] = {"now",    "lately",  "recently", "currently",
                                                     "latest", "current", "nowadays"};
-        std::vector<std::string> words;
-        text::tokenize_words(question, words);
-        return std::ranges::any_of(words, [](std::string const& w) { return std::ranges::find(cues, w) != std::end(cues); }) ||
-               question.find("these days") != std::string_view::npos;
+        // The words as `tokenize_words` folds them, looked at in place: no string is kept.
+        bool cued = false;
+        text::detail::for_each_token(question, [&](std::size_t, std::size_t, std::string const& word) {
+            cued = cued || std::ranges::find(cues, std::string_view(word)) != std::end(cues);
+        });
+        return cued || question.find("these days") != std::string_view::npos;
     }
 
     /// Validate and turn the request's items into stored items with chunks (not yet embedded).

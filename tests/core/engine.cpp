@@ -678,3 +678,27 @@ TEST_CASE("an engine that analyzes each text once ranks exactly as one whose pol
         CHECK(!a.results.empty());
     }
 }
+
+TEST_CASE("chunks: a question about now (a cue word, \"these days\") prefers the newer of two equal chunks") {
+    // The same text months apart scores the same without recency; the tie then goes to the
+    // smaller chunk id, the older one here. A cue word in the last user turn, in any case,
+    // turns recency on; the same letters inside another word do not.
+    manual_clock clock;
+    auto e = make_engine(clock);
+    REQUIRE(e.register_user({.user_id = "u"}));
+    ingest_request in{.user_id = "u", .source = "test"};
+    in.events = {event("a_old", "I drink oat milk coffee every morning", "note", 1),
+                 event("b_new", "I drink oat milk coffee every morning", "note", 10)};
+    in.events[0].time = sys_days{year{2025} / 3 / 1} + hours{9};
+    REQUIRE(e.ingest(in));
+    auto const first = [&](std::string const& question) {
+        auto const r = e.chunks(ask("u", question, 2)).value();
+        REQUIRE(r.results.size() == 2);
+        return r.results.front().chunk_id;
+    };
+    for (auto const* plain : {"What coffee do I drink?", "Do I know how to drink coffee?", "Snowy coffee drink?"})
+        CHECK(first(plain).starts_with("a_old"));
+    for (auto const* cued : {"What coffee do I drink now?", "What coffee do I drink LATELY?",
+                             "Currently, what coffee do I drink?", "What coffee do I drink these days?"})
+        CHECK(first(cued).starts_with("b_new"));
+}
