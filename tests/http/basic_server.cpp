@@ -280,6 +280,40 @@ TEST_CASE("basic_server: slow and silent clients are disconnected", "[http][serv
     CHECK(wait_until([&] { return server.active_connections() == 0; }));
 }
 
+TEST_CASE("basic_server: request_timeout bounds reading and writing, not the handler", "[http][server]") {
+    handler_state st;
+    auto opts = test_options();
+    opts.request_timeout = 1s;
+    basic_server server{make_echo(st), opts};
+    REQUIRE(server.start());
+
+    SECTION("a handler slower than the timeout still answers, and the connection stays usable") {
+        beast_transport t(base_url(server.port()));
+        auto const slow = t.send(get("/sleep?ms=1600"));
+        REQUIRE(slow);
+        CHECK(slow->status == 200);
+        CHECK(t.send(get("/after"))->status == 200);
+        CHECK(server.connections_accepted() == 1);
+    }
+    SECTION("a client that stops reading a large answer is cut off") {
+        raw_client c(server.port());
+        c.send("GET /big?n=67108864 HTTP/1.1\r\nHost: x\r\n\r\n"); // never read: the write waits
+        REQUIRE(wait_until([&] { return st.requests == 1; }));
+        auto const start = std::chrono::steady_clock::now();
+        CHECK(wait_until([&] { return server.active_connections() == 0; }, 5000ms));
+        CHECK(std::chrono::steady_clock::now() - start < 3000ms);
+    }
+    SECTION("a body that stops arriving is cut off") {
+        raw_client c(server.port());
+        c.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf");
+        auto o = c.read(5000ms);
+        CHECK(o.closed);
+        CHECK(o.data.empty());
+        CHECK(o.elapsed >= 800ms);
+        CHECK(o.elapsed < 2500ms);
+    }
+}
+
 TEST_CASE("basic_server: a connection over max_connections gets 503 UNAVAILABLE", "[http][server]") {
     handler_state st;
     auto opts = test_options();

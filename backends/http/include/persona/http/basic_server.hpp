@@ -34,9 +34,11 @@
 #include <concepts>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,7 +55,8 @@ namespace persona::http {
 /** How a `basic_server` listens and how long it waits for its clients.
 
     Every timeout exists so that a slow, silent or malicious client cannot hold a
-    connection (and a slot of `max_connections`) forever.
+    connection (and a slot of `max_connections`) forever. Deadlines are checked every
+    100 ms, so a connection is closed up to that much after its timeout.
 */
 struct server_options {
     std::string address = "127.0.0.1";       ///< IP address to listen on (`0.0.0.0`, `::` for all)
@@ -196,7 +199,8 @@ public:
         : options_(std::move(options)),
           ioc_(static_cast<int>(options_.threads == 0 ? 1 : options_.threads)),
           acceptor_(net::make_strand(ioc_)),
-          accept_timer_(acceptor_.get_executor()) {}
+          accept_timer_(acceptor_.get_executor()),
+          sweep_timer_(net::make_strand(ioc_)) {}
 
     server_core(server_core const&) = delete;
     server_core& operator=(server_core const&) = delete;
@@ -225,6 +229,14 @@ private:
     void begin_stop();
     void notify_sessions(bool force);
     void remove_session(server_session* s);
+    void schedule_sweep();
+    void sweep();
+
+    // How often the connections' deadlines are checked: a timeout fires this much late
+    // at most. One timer for the server rather than one per connection and operation:
+    // arming and cancelling those took the reactor's lock twice per read and per write,
+    // which under load cost more than the rest of a small request's networking.
+    static constexpr std::chrono::milliseconds sweep_period{100};
 
     server_options const options_;
 
@@ -250,6 +262,7 @@ private:
     net::io_context ioc_;
     tcp::acceptor acceptor_;
     net::steady_timer accept_timer_;
+    net::steady_timer sweep_timer_;
 };
 
 /** One connection: reads requests, calls the handler, writes responses. Not API.
@@ -277,7 +290,34 @@ public:
         net::post(stream_.get_executor(), [self = shared_from_this(), force] { self->on_server_stop(force); });
     }
 
+    // Whether the connection's deadline has passed (any thread: the sweep asks).
+    bool expired(std::int64_t now) const noexcept { return deadline_.load(std::memory_order_relaxed) <= now; }
+
+    // Tell the session, on its strand, that its deadline has passed.
+    void notify_deadline() {
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_deadline(); });
+    }
+
 private:
+    static constexpr std::int64_t no_deadline = std::numeric_limits<std::int64_t>::max();
+
+    static std::int64_t steady_now() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+    // The connection is closed if the current phase has not ended `d` from now: the
+    // server's sweep checks (`server_core::sweep`), so no timer is armed per operation.
+    void expire_after(std::chrono::steady_clock::duration d) noexcept {
+        deadline_.store(steady_now() + d.count(), std::memory_order_relaxed);
+    }
+    void expire_never() noexcept { deadline_.store(no_deadline, std::memory_order_relaxed); }
+
+    // Closing fails the pending read or write, whose handler then ends the session, as
+    // a timeout of the stream did. The deadline may have moved since the sweep looked.
+    void on_deadline() {
+        if (deadline_.load(std::memory_order_relaxed) > steady_now()) return;
+        expire_never();
+        stream_.close();
+    }
+
     // A connection between requests is closed now; one with a request in flight
     // finishes it and closes after writing (handle() and do_read() see stopping_).
     // An idle connection whose next request has already arrived is not idle: its read
@@ -322,7 +362,7 @@ private:
         // Wait for the first byte separately: until it arrives the connection is idle
         // (idle_timeout applies, and stop() may close it), after it a header is due.
         idle_ = true;
-        stream_.expires_after(first_ ? opts().header_timeout : opts().idle_timeout);
+        expire_after(first_ ? opts().header_timeout : opts().idle_timeout);
         stream_.async_read_some(buffer_.prepare(read_chunk),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                     self->idle_ = false;
@@ -335,7 +375,7 @@ private:
     void on_first_bytes() {
         // On a new connection the deadline set before the first byte still runs, so the
         // whole header must arrive within header_timeout of connecting.
-        if (!first_) stream_.expires_after(opts().header_timeout);
+        if (!first_) expire_after(opts().header_timeout);
         parse();
     }
 
@@ -351,7 +391,7 @@ private:
             if (ec == bhttp::error::need_more) break;
             if (ec) return on_read_error(ec);
             if (!had_header && parser_->is_header_done()) {
-                stream_.expires_after(opts().request_timeout);
+                expire_after(opts().request_timeout);
                 auto const& h = parser_->get();
                 if (!parser_->is_done() && h.version() >= 11 &&
                     persona::detail::iequals(h[bhttp::field::expect], "100-continue"))
@@ -398,6 +438,7 @@ private:
     }
 
     void handle() {
+        expire_never(); // the handler takes what it takes; writing the answer has a deadline again
         auto const version = parser_->get().version();
         bool const wants_keep_alive = parser_->get().keep_alive();
         bool const head = parser_->get().method() == bhttp::verb::head;
@@ -438,7 +479,7 @@ private:
         }
         std::array<net::const_buffer, 2> const buffers{net::buffer(head_),
                                                        with_body ? net::buffer(body_) : net::const_buffer{}};
-        stream_.expires_after(opts().request_timeout);
+        expire_after(opts().request_timeout);
         net::async_write(stream_, buffers, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
             // The buffers keep their capacity for the connection's next response.
             self->body_.clear();
@@ -459,7 +500,7 @@ private:
         // Stopping, with nothing unread: no reset can follow, so do not hold up stop().
         if (core_.stopping_ && buffer_.size() == 0 && stream_.socket().available(ec) == 0 && !ec)
             return stream_.close();
-        stream_.expires_after(linger_timeout);
+        expire_after(linger_timeout);
         buffer_.clear();
         drain();
     }
@@ -487,6 +528,8 @@ private:
     bool first_ = true;    // no request completed yet on this connection
     bool idle_ = false;    // waiting for the first byte of a request
     bool closing_ = false; // response written, lingering before close
+    // steady_clock ticks; written on the strand, read by the sweep
+    std::atomic<std::int64_t> deadline_{no_deadline};
 };
 
 inline result<void> server_core::start() {
@@ -517,6 +560,7 @@ inline result<void> server_core::start() {
     port_ = acceptor_.local_endpoint(ec).port();
     state_ = run_state::running;
     do_accept(); // before the threads exist, so no strand is needed yet
+    schedule_sweep();
     auto const n = options_.threads == 0 ? 1 : options_.threads;
     threads_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { run_io(); });
@@ -571,6 +615,32 @@ inline void server_core::remove_session(server_session* s) {
     std::lock_guard lock(sessions_mutex_);
     sessions_.erase(s);
     if (sessions_.empty()) sessions_cv_.notify_all();
+}
+
+inline void server_core::schedule_sweep() {
+    sweep_timer_.expires_after(sweep_period);
+    sweep_timer_.async_wait([this](beast::error_code ec) {
+        if (!ec) sweep();
+    });
+}
+
+inline void server_core::sweep() {
+    std::int64_t const now = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::vector<std::shared_ptr<server_session>> due;
+    bool watching = false;
+    {
+        // A session being destroyed waits on this mutex to unregister, so the pointer is
+        // still good here; lock() then declines it.
+        std::lock_guard lock(sessions_mutex_);
+        watching = !sessions_.empty();
+        for (auto const& [p, w] : sessions_)
+            if (p->expired(now))
+                if (auto s = w.lock()) due.push_back(std::move(s));
+    }
+    for (auto& s : due) s->notify_deadline();
+    // Stopping with no session left: stop re-arming, so that the I/O threads can finish.
+    if (stopping_ && !watching) return;
+    schedule_sweep();
 }
 
 inline void server_core::notify_sessions(bool force) {
@@ -629,6 +699,8 @@ inline void server_core::stop() {
         // threads go as soon as their handlers do.
         if (!drained(std::chrono::seconds(1))) ioc_.stop();
     }
+    // Every session is gone (or the loop stopped): the sweep has nothing left to watch.
+    net::post(sweep_timer_.get_executor(), [this] { sweep_timer_.cancel(); });
     for (auto& t : threads_) t.join();
     threads_.clear();
     beast::error_code ignored;
