@@ -106,9 +106,10 @@ private:
     void embed_terms(std::span<std::string const> terms, std::span<float> row) const {
         std::ranges::fill(row, 0.0f);
         for (std::size_t t = 0; t < terms.size(); ++t) {
-            add_feature(row, text::fnv1a_64(terms[t]), options_.word_weight);
+            std::uint64_t const word = text::fnv1a_64(terms[t]);
+            add_feature(row, word, options_.word_weight);
             if (t + 1 < terms.size()) {
-                std::uint64_t const h = text::fnv1a_64(terms[t + 1], text::fnv1a_64(terms[t]) ^ bigram_salt);
+                std::uint64_t const h = text::fnv1a_64(terms[t + 1], word ^ bigram_salt);
                 add_feature(row, h, options_.bigram_weight);
             }
             add_trigrams(row, terms[t]);

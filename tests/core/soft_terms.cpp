@@ -250,3 +250,30 @@ TEST_CASE("flat_retriever: chunks and queries analyzed by the caller rank as add
         CHECK(mismatch.error().code == errc::invalid_request);
     }
 }
+
+TEST_CASE("analyze_query: a part's terms in order, repeats counted, the first occurrence's word gives the vector") {
+    // "runs", "running" and "running" all stem to "run": one term of count 3, whose
+    // vector is looked up for its first word, "runs", which the table lacks (nor has it
+    // "run"); "course" (stem "cours") has a vector. Terms come sorted, so that sums over
+    // them never depend on hashing.
+    text::analyzer const a;
+    soft_terms const soft(table());
+    auto const parts = detail::analyze_query(a, std::vector<query_part>{{"runs running course running", 1.0}}, soft);
+    REQUIRE(parts.size() == 1);
+    REQUIRE(parts[0].terms.size() == 2);
+    CHECK(parts[0].terms[0].term == "cours");
+    CHECK(parts[0].terms[0].weight == 1.0);
+    CHECK(parts[0].terms[1].term == "run");
+    CHECK(parts[0].terms[1].weight == 3.0);
+    REQUIRE(parts[0].vectors.size() == 2);
+    CHECK(static_cast<bool>(parts[0].vectors[0]));
+    CHECK_FALSE(static_cast<bool>(parts[0].vectors[1]));
+    // The same text with "running" first: now the term's word is known.
+    auto const other = detail::analyze_query(a, std::vector<query_part>{{"running runs course running", 1.0}}, soft);
+    REQUIRE(other.size() == 1);
+    CHECK(static_cast<bool>(other[0].vectors[1]));
+    // Without soft matching there are no vectors; a part of weight 0 is dropped.
+    auto const plain = detail::analyze_query(a, std::vector<query_part>{{"runs running", 1.0}, {"course", 0.0}});
+    REQUIRE(plain.size() == 1);
+    CHECK(plain[0].vectors.empty());
+}

@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <map>
 #include <set>
 #include <span>
 #include <string>
@@ -40,17 +39,22 @@ struct analyzed_part {
 inline void add_query_part(std::vector<analyzed_part>& out, query_part const& part, std::span<std::string const> terms,
                            std::span<std::string const> words, soft_terms const& soft) {
     if (part.weight <= 0 || terms.empty()) return;
-    // Ordered: summation order must not depend on hashing. The first word of a term
-    // gives its vector.
-    std::map<std::string_view, std::pair<double, std::size_t>> counts;
-    for (std::size_t i = 0; i < terms.size(); ++i) {
-        auto [it, fresh] = counts.try_emplace(terms[i], 0.0, i);
-        it->second.first += 1.0;
-    }
+    // In term order: summation order must not depend on hashing. A stable sort of the
+    // positions (no node per term, as a map would allocate) groups repeats with the first
+    // occurrence first, whose word gives the term's vector.
+    std::vector<std::uint32_t> order(terms.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::ranges::stable_sort(order, [&](std::uint32_t x, std::uint32_t y) {
+        return std::string_view(terms[x]) < std::string_view(terms[y]);
+    });
     analyzed_part a{{}, part.weight, {}};
-    for (auto const& [t, c] : counts) {
-        a.terms.push_back({std::string(t), c.first});
-        if (soft.enabled()) a.vectors.push_back(soft.lookup(words[c.second], t));
+    for (std::size_t i = 0; i < order.size();) {
+        std::string const& term = terms[order[i]];
+        std::size_t j = i + 1;
+        while (j < order.size() && terms[order[j]] == term) ++j;
+        a.terms.push_back({term, static_cast<double>(j - i)});
+        if (soft.enabled()) a.vectors.push_back(soft.lookup(words[order[i]], term));
+        i = j;
     }
     out.push_back(std::move(a));
 }
