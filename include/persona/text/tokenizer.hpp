@@ -77,6 +77,17 @@ void for_each_token(std::string_view text, Emit&& emit) {
 
     std::size_t pos = 0;
     while (pos < text.size()) {
+        // An ASCII letter or digit, the common case, takes the path below without
+        // decoding: it is a word character, not CJK, and folds to its lower case.
+        if (const auto c = static_cast<unsigned char>(text[pos]);
+            (c >= '0' && c <= '9') || ((c | 0x20U) >= 'a' && (c | 0x20U) <= 'z')) {
+            if (start == none)
+                start = pos;
+            buf.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32U : c));
+            prev = c;
+            ++pos;
+            continue;
+        }
         const decoded d = decode_one(text, pos);
         const char32_t cp = d.cp;
         // d.cp is U+FFFD for an invalid byte, and U+FFFD is not a word char,
