@@ -672,10 +672,40 @@ private:
         if (new_email) emails_->by_email[{ref.workspace, normalise_email(*new_email)}] = ref.user_id;
     }
 
+    static bool is_ascii(std::string_view s) noexcept {
+        return std::ranges::all_of(s, [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    }
+
+    /// Whether ASCII `text` holds, in any case, a stem every cue of `asks_about_now` has.
+    static bool may_hold_now_cue(std::string_view text) noexcept {
+        auto const fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        auto const at = [&](std::size_t i, std::string_view lower) {
+            if (text.size() - i < lower.size()) return false;
+            for (std::size_t j = 1; j < lower.size(); ++j)
+                if (fold(text[i + j]) != lower[j]) return false;
+            return true;
+        };
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            switch (fold(text[i])) {
+            case 'n': if (at(i, "now")) return true; break;
+            case 'l': if (at(i, "late")) return true; break;
+            case 'r': if (at(i, "recent")) return true; break;
+            case 'c': if (at(i, "current")) return true; break;
+            case 't': if (at(i, "these days")) return true; break;
+            default: break;
+            }
+        }
+        return false;
+    }
+
     static bool asks_about_now(std::string_view question) {
         // Single-word cues; the phrase "these days" is matched on the text below.
         static constexpr std::string_view cues[] = {"now",    "lately",  "recently", "currently",
                                                     "latest", "current", "nowadays"};
+        // Most turns name no cue: in ASCII text (which folding only lower-cases) a word
+        // can be a cue only where one of these stems occurs, whatever the case. Other
+        // text may fold into one (accents are stripped) and is always tokenized.
+        if (is_ascii(question) && !may_hold_now_cue(question)) return false;
         // The words as `tokenize_words` folds them, looked at in place: no string is kept.
         bool cued = false;
         text::detail::for_each_token(question, [&](std::size_t, std::size_t, std::string const& word) {
