@@ -84,7 +84,7 @@ public:
             slot = std::move(si);
             std::ranges::sort(slot.chunks, {}, &chunk::ordinal); // get_chunks promises ordinal order
             for (std::size_t i = 0; i < slot.chunks.size(); ++i)
-                entry->chunk_index[slot.chunks[i].chunk_id] = chunk_pos{slot.item.id, i};
+                entry->chunk_index[slot.chunks[i].chunk_id] = chunk_pos{&slot, i};
         }
         return {};
     }
@@ -139,7 +139,7 @@ public:
         for (auto const& id : ids) {
             auto const pos = entry->chunk_index.find(id);
             if (pos == entry->chunk_index.end()) continue;
-            out.push_back(entry->items.at(pos->second.item_id).chunks[pos->second.index]);
+            out.push_back(pos->second.item->chunks[pos->second.index]);
         }
         return out;
     }
@@ -174,8 +174,11 @@ public:
     }
 
 private:
+    /// Where a chunk is: its item (an element of `user_data::items`, whose address a
+    /// node-based map keeps until the element is erased, which only `erase_user` does,
+    /// clearing this index with it) and its position there.
     struct chunk_pos {
-        std::string item_id;
+        stored_item const* item = nullptr;
         std::size_t index = 0;
     };
 
