@@ -96,7 +96,7 @@ TEST_CASE("vector_tiles: every tile kernel returns dot's bits, dense and sparse,
 TEST_CASE("vector_tiles: rows round-trip and score as dot, in whole tiles and in the row-major rest, by block and by row") {
     std::mt19937_64 rng(11);
     for (std::size_t const dim : {1, 16, 100, 256, 257})
-        for (std::size_t const count : {1, 63, 64, 65, 200}) {
+        for (std::size_t const count : {1, 16, 17, 63, 64, 65, 200}) {
             INFO("dimension " << dim << ", rows " << count);
             auto const rows = random_rows(rng, count, dim);
             detail::vector_tiles tiles(dim);

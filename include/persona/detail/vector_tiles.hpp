@@ -270,11 +270,12 @@ public:
             return;
         }
         std::size_t const rows = tail_.size() / dim_;
-        float* const t = q.dense ? nullptr : scratch_tile(tile_rows * dim_);
+        // A few rows cost less alone than copied into a whole tile of zeros.
+        float* const t = q.dense || rows <= sparse_rows_alone ? nullptr : scratch_tile(tile_rows * dim_);
         if (t != nullptr) {
             // The query's dimensions of the rest, laid out as a tile in scratch space and
-            // scored by the tile kernel: `sparse_dot` row by row keeps one scalar sum at a
-            // time, and for a user of fewer than 64 chunks the rest is every row.
+            // scored by the tile kernel: `sparse_dot` visits one row at a time with scalar
+            // sums, and for a user of fewer than 64 chunks the rest is every row.
             for (auto const i : q.nonzero) {
                 float* const line = t + i * tile_rows;
                 for (std::size_t r = 0; r < rows; ++r) line[r] = tail_[r * dim_ + i];
@@ -352,6 +353,10 @@ public:
     }
 
 private:
+    /// Up to this many rows of the rest, a sparse query scores them with `sparse_dot`:
+    /// a scratch tile costs its 64 rows whatever the rest holds.
+    static constexpr std::size_t sparse_rows_alone = 16;
+
     /// This thread's scratch tile, at least `floats` long. Only the dimensions a sparse
     /// query visits are written before each use, so it is never cleared.
     /// Null when it cannot be allocated (the caller then scores row by row).
