@@ -7,6 +7,7 @@
 
 #include <persona/api.hpp>
 #include <persona/concepts.hpp>
+#include <persona/detail/sparse_norm.hpp>
 #include <persona/detail/user_map.hpp>
 #include <persona/detail/validation.hpp>
 #include <persona/extractive_answerer.hpp>
@@ -967,10 +968,12 @@ private:
             for (std::size_t i = 0; i < texts.size(); ++i)
                 for (std::size_t j = 0; j < dim; ++j)
                     q.vector[j] += static_cast<float>(q.parts[i].weight) * matrix[i * dim + j];
-            double norm = 0;
-            for (float v : q.vector) norm += static_cast<double>(v) * v;
+            // Only the nonzero places are summed and divided (detail/sparse_norm.hpp).
+            thread_local std::vector<std::uint32_t> buffer;
+            auto const nonzero = detail::nonzero_positions(q.vector, buffer);
+            double const norm = detail::sum_of_squares(q.vector, nonzero);
             if (norm > 0)
-                for (float& v : q.vector) v = static_cast<float>(v / std::sqrt(norm));
+                for (auto const j : nonzero) q.vector[j] = static_cast<float>(q.vector[j] / std::sqrt(norm));
             else
                 q.vector.clear();
         }

@@ -5,12 +5,14 @@
 /// `hashing_embedder`: offline, deterministic text vectors by feature hashing.
 
 #include <persona/concepts.hpp>
+#include <persona/detail/sparse_norm.hpp>
 #include <persona/text/analyzer.hpp>
 #include <persona/text/hash.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -120,7 +122,10 @@ private:
     void add_feature(std::span<float> row, std::uint64_t h, float weight) const noexcept {
         h = text::mix64(h);
         float const sign = (h >> 63) != 0 ? -1.0f : 1.0f;
-        row[(h & 0x7fffffffffffffffULL) % row.size()] += sign * weight;
+        std::uint64_t const x = h & 0x7fffffffffffffffULL;
+        std::uint64_t const n = row.size();
+        // The usual dimensions are powers of two: x % n without a division.
+        row[(n & (n - 1)) == 0 ? x & (n - 1) : x % n] += sign * weight;
     }
 
     void add_trigrams(std::span<float> row, std::string_view term) const {
@@ -136,12 +141,14 @@ private:
                         options_.trigram_weight);
     }
 
-    static void normalize(std::span<float> row) noexcept {
-        double norm = 0;
-        for (float v : row) norm += static_cast<double>(v) * v;
+    static void normalize(std::span<float> row) {
+        // A row has a few dozen features in `dimension` places: the sum visits only them.
+        thread_local std::vector<std::uint32_t> buffer;
+        auto const nonzero = detail::nonzero_positions(row, buffer);
+        double const norm = detail::sum_of_squares(row, nonzero);
         if (norm <= 0) return;
         float const inv = static_cast<float>(1.0 / std::sqrt(norm));
-        for (float& v : row) v *= inv;
+        for (auto const i : nonzero) row[i] *= inv;
     }
 
     options options_{};
