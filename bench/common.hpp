@@ -1,6 +1,6 @@
 // Shared helpers of the issue 7 benchmarks (bench/ingest.cpp, retrieval.cpp, scan.cpp,
 // http.cpp, memory.cpp): timing and percentiles, resident memory, the synthetic text,
-// command-line parsing, and a persona-server child process. Not a benchmark itself.
+// command-line parsing, a child process and its CPU time. Not a benchmark itself.
 #ifndef PERSONA_BENCH_COMMON_HPP
 #define PERSONA_BENCH_COMMON_HPP
 
@@ -23,8 +23,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -60,6 +62,24 @@ inline std::size_t rss_bytes() {
     std::size_t size = 0, resident = 0;
     f >> size >> resident;
     return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+/// CPU seconds (user + system) that process `pid` has used so far, from /proc/PID/stat;
+/// NaN if it cannot be read. A server's CPU per request moves far less with the machine's
+/// other load than its requests/s does.
+inline double cpu_seconds(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // Fields after the command name, which is in parentheses and may hold spaces: state is
+    // field 3, utime and stime are fields 14 and 15.
+    auto const close = stat.rfind(')');
+    if (close == std::string::npos) return NAN;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 13; ++i) rest >> field;
+    if (!(rest >> utime >> stime)) return NAN;
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 /// A note of `words` words from a 30-word vocabulary plus a number, as bench/store.cpp

@@ -73,7 +73,7 @@ end
 
 struct result_row {
     std::string name;
-    std::vector<double> rps, p50, p99;
+    std::vector<double> rps, p50, p99, cpu_us; // cpu_us: the server's CPU per request
     long non2xx = 0, socket_errors = 0;
 };
 
@@ -141,12 +141,14 @@ int main(int argc, char** argv) {
     // One wrk run: returns false (and says why) if wrk printed no result line.
     std::map<std::string, result_row> results;
     std::vector<std::string> order;
-    auto run = [&](std::string const& name, std::string const& url, std::string const& key, std::string const& script,
-                   std::string const& script_args) {
+    auto run = [&](std::string const& name, pid_t server, std::string const& url, std::string const& key,
+                   std::string const& script, std::string const& script_args) {
         std::string const cmd = opt.str("wrk") + " -t2 -c" + opt.str("connections") + " -d" + opt.str("duration") +
                                 "s --timeout 10s -s " + script + " " + url + " -- " + key + " " + script_args + " 2>&1";
         std::fprintf(stderr, "[http] %s (%ss)\n", name.c_str(), opt.str("duration").c_str());
+        double const cpu_before = bench::cpu_seconds(server);
         std::string const out = bench::capture(cmd);
+        double const cpu = bench::cpu_seconds(server) - cpu_before;
         auto const at = out.find("WRK ");
         if (at == std::string::npos) {
             std::fprintf(stderr, "[http] wrk gave no result for %s:\n%s\n", name.c_str(), out.c_str());
@@ -164,19 +166,20 @@ int main(int argc, char** argv) {
         r.rps.push_back(static_cast<double>(requests) / (static_cast<double>(duration_us) / 1e6));
         r.p50.push_back(p50);
         r.p99.push_back(p99);
+        if (requests > 0) r.cpu_us.push_back(cpu * 1e6 / static_cast<double>(requests));
         r.non2xx += non2xx;
         r.socket_errors += errors;
     };
     std::string const cycle = stem + "-cycle.lua", ingest = stem + "-ingest.lua";
     std::size_t const main_size = sizes.size() > 1 ? sizes[sizes.size() / 2] : sizes.front();
     auto chunks_run = [&](std::size_t size) {
-        run("persona-server --memory, /chunks, user of " + std::to_string(size) + " chunks", memory.url(), memory.key(),
-            cycle, stem + "-chunks-" + std::to_string(size) + ".txt /chunks");
+        run("persona-server --memory, /chunks, user of " + std::to_string(size) + " chunks", memory.pid(), memory.url(),
+            memory.key(), cycle, stem + "-chunks-" + std::to_string(size) + ".txt /chunks");
     };
-    auto bare_run = [&] { run("bare Beast server, fixed body", bare_url, "none", cycle, stem + "-bare.txt /"); };
+    auto bare_run = [&] { run("bare Beast server, fixed body", bare.pid(), bare_url, "none", cycle, stem + "-bare.txt /"); };
     int ingest_runs = 0;
     auto ingest_run = [&] {
-        run("persona-server --memory, /ingest, 1 event", memory.url(), memory.key(), ingest,
+        run("persona-server --memory, /ingest, 1 event", memory.pid(), memory.url(), memory.key(), ingest,
             "run" + std::to_string(++ingest_runs));
     };
 
@@ -186,7 +189,7 @@ int main(int argc, char** argv) {
     ingest_run();
     for (auto const size : sizes)
         if (size != main_size) chunks_run(size);
-    run("persona-server SQLite, /ingest, 1 event", sqlite.url(), sqlite.key(), ingest, "sqlite");
+    run("persona-server SQLite, /ingest, 1 event", sqlite.pid(), sqlite.url(), sqlite.key(), ingest, "sqlite");
     ingest_run();
     chunks_run(main_size);
     bare_run();
@@ -194,22 +197,26 @@ int main(int argc, char** argv) {
     auto const bare_rps = results.count("bare Beast server, fixed body")
                               ? bench::median(results["bare Beast server, fixed body"].rps)
                               : NAN;
-    std::printf("| server, request | runs | requests/s | vs bare Beast | p50 ms | p99 ms | non-2xx | socket errors |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("| server, request | runs | requests/s | vs bare Beast | server CPU µs per request | p50 ms | p99 ms | "
+                "non-2xx | socket errors |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (auto const& name : order) {
         auto const& r = results[name];
         double const rps = bench::median(r.rps);
-        std::printf("| %s | %zu | %.0f | %.2f | %.2f | %.2f | %ld | %ld |\n", name.c_str(), r.rps.size(), rps,
-                    rps / bare_rps, bench::median(r.p50) / 1e3, bench::median(r.p99) / 1e3, r.non2xx, r.socket_errors);
+        double const cpu_us = r.cpu_us.empty() ? NAN : bench::median(r.cpu_us);
+        std::printf("| %s | %zu | %.0f | %.2f | %.1f | %.2f | %.2f | %ld | %ld |\n", name.c_str(), r.rps.size(), rps,
+                    rps / bare_rps, cpu_us, bench::median(r.p50) / 1e3, bench::median(r.p99) / 1e3, r.non2xx,
+                    r.socket_errors);
     }
     // The plot: short labels, bare first, then /chunks by size, then /ingest.
     bench::plot_data plot(opt.str("plot"));
-    plot.header("label requests_per_s p99_ms");
+    plot.header("label requests_per_s p99_ms server_cpu_us_per_request");
     auto plot_row = [&](std::string const& name, std::string const& label) {
         if (!results.count(name)) return;
         auto const& r = results[name];
         plot.row("\"" + label + "\"" + bench::fmt(" %.0f", bench::median(r.rps)) +
-                 bench::fmt(" %.3f", bench::median(r.p99) / 1e3));
+                 bench::fmt(" %.3f", bench::median(r.p99) / 1e3) +
+                 bench::fmt(" %.1f", r.cpu_us.empty() ? NAN : bench::median(r.cpu_us)));
     };
     plot_row("bare Beast server, fixed body", "bare");
     for (auto const size : sizes)
@@ -218,7 +225,8 @@ int main(int argc, char** argv) {
     plot_row("persona-server --memory, /ingest, 1 event", "ingest-memory");
     plot_row("persona-server SQLite, /ingest, 1 event", "ingest-sqlite");
     std::printf("\nwrk -t2 -c%s -d%ss, all on 127.0.0.1; \"runs\" > 1: the median of the runs (the first and last "
-                "of the sequence). Latency percentiles are wrk's.\n",
+                "of the sequence). Latency percentiles are wrk's. Server CPU: the server process's user + system time "
+                "over the run (/proc/PID/stat) divided by the requests wrk counted; wrk itself is not included.\n",
                 opt.str("connections").c_str(), opt.str("duration").c_str());
     for (auto const* suffix : {"-bare.txt", "-cycle.lua", "-ingest.lua"}) std::filesystem::remove(stem + suffix);
     for (auto const size : sizes) std::filesystem::remove(stem + "-chunks-" + std::to_string(size) + ".txt");

@@ -80,6 +80,7 @@ public:
     std::string const& url() const { return url_; }
     std::string const& key() const { return key_; }
     client connect() const { return client(url_, key_); }
+    pid_t pid() const { return process_->pid(); }
 
 private:
     void cleanup() const {
