@@ -148,6 +148,13 @@ private:
         double const norm = detail::sum_of_squares(row, nonzero);
         if (norm <= 0) return;
         float const inv = static_cast<float>(1.0 / std::sqrt(norm));
+        // A zero times a finite `inv` is the zero it was; times NaN or infinity (a NaN
+        // weight, or weights so small that 1 / norm overflows a float) it is NaN, so
+        // then every place is scaled, as the plain loop did.
+        if (!std::isfinite(inv)) {
+            for (auto& x : row) x *= inv;
+            return;
+        }
         for (auto const i : nonzero) row[i] *= inv;
     }
 

@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace {
 double cosine(persona::hashing_embedder const& e, std::string_view a, std::string_view b) {
@@ -67,4 +69,24 @@ TEST_CASE("hashing_embedder: texts analyzed beforehand embed to the same bits") 
     auto const r = e.embed_analyzed(analyses, small);
     REQUIRE_FALSE(r);
     CHECK(r.error().code == persona::errc::invalid_request);
+}
+
+TEST_CASE("hashing_embedder: a non-finite scale reaches every place, as a plain normalisation does") {
+    // Only the nonzero places are summed and scaled; a zero scaled by NaN or infinity is
+    // NaN, not zero, so those scales must still reach every place.
+    std::vector<std::string_view> const texts{"coffee with the design team"};
+    std::vector<float> out(16);
+
+    auto const nan = std::numeric_limits<float>::quiet_NaN();
+    persona::hashing_embedder const with_nan({.dimension = 16, .word_weight = nan, .bigram_weight = nan, .trigram_weight = nan});
+    REQUIRE(with_nan.embed(texts, out));
+    CHECK(std::ranges::all_of(out, [](float x) { return std::isnan(x); }));
+
+    // Weights so small that the norm's inverse overflows a float: a feature's place
+    // becomes ±infinity, and every other place 0 × infinity = NaN.
+    persona::hashing_embedder const tiny({.dimension = 16, .word_weight = 1e-40f, .bigram_weight = 1e-40f, .trigram_weight = 1e-40f});
+    REQUIRE(tiny.embed(texts, out));
+    CHECK(std::ranges::none_of(out, [](float x) { return std::isfinite(x); }));
+    CHECK(std::ranges::any_of(out, [](float x) { return std::isinf(x); }));
+    CHECK(std::ranges::any_of(out, [](float x) { return std::isnan(x); }));
 }
