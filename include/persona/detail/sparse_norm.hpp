@@ -11,7 +11,8 @@
 // d = 256), yet most of the terms are +0, and adding +0 to a sum that is +0 or positive
 // changes no bit. So the nonzero positions are listed first (no branch per element),
 // and the chain visits only them, in the same order. Callers then scale only those
-// positions: a zero stays the zero it was under any scaling.
+// positions: a zero stays the zero it was under a finite factor (or a division by a
+// positive number); a factor of NaN or infinity makes it NaN, and must reach every place.
 
 #include <cstddef>
 #include <cstdint>
