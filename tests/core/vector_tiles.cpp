@@ -416,6 +416,63 @@ TEST_CASE("hybrid_ranking: the lexical-first scan gives the block scan's result,
     }
 }
 
+TEST_CASE("hybrid_ranking: the lexical-first scan's top k is the full ranking's first k, ties included") {
+    // A user of many slots per seed, so that a small k takes the lexical-first scan.
+    // Few words, so many chunks share a text and a lexical value (ties among the seeds
+    // and at the cut); some removed, some replaced. The search for every chunk is the
+    // block scan (too few slots per seed), and its first k must be the lexical-first
+    // scan's k, bit for bit.
+    std::mt19937_64 rng(43);
+    std::size_t const dim = 32, n = 1200;
+    char const* const words[] = {"coffee", "budget", "piano", "lisbon", "running"};
+    detail::hybrid_ranking ranking;
+    ranking.reset(dim);
+    text::analyzer const analyzer;
+    auto const t0 = timestamp{} + std::chrono::hours(24 * 400);
+    auto const add = [&](std::size_t i) {
+        chunk c;
+        c.item_id = "e" + std::to_string(i);
+        c.chunk_id = make_chunk_id(c.item_id, item_kind::event, 1);
+        for (std::size_t w = 0; w < 1 + i % 3; ++w) c.text += std::string(words[rng() % 5]) + " ";
+        c.time = t0 + std::chrono::minutes(i % 13 == 0 ? 200 * i : 10 * i);
+        c.embedding = random_query(rng, dim, 0.5);
+        ranking.add(c, analyzer.terms(c.text));
+    };
+    for (std::size_t i = 0; i < n; ++i) add(i);
+    std::size_t compared = 0;
+    auto const check = [&](char const* stage) {
+        INFO(stage);
+        for (auto const* text : {"coffee", "budget piano", "lisbon running coffee budget"}) {
+            auto const parts = detail::analyze_query(analyzer, std::vector<query_part>{{text, 1.0}});
+            for (int v = 0; v < 3; ++v) {
+                search_query q;
+                q.vector = random_query(rng, dim, 0.5);
+                for (double const lexical : {0.5, 0.8}) {
+                    detail::fusion_weights const weights{lexical, 0.15, 0.7};
+                    q.k = n;
+                    auto const all = ranking.search(parts, q, weights);
+                    for (std::size_t const k : {1u, 5u, 16u, 40u}) {
+                        q.k = k;
+                        auto const top = ranking.search(parts, q, weights);
+                        REQUIRE(top.size() == std::min(k, all.size()));
+                        std::size_t mismatches = 0;
+                        for (std::size_t i = 0; i < top.size(); ++i)
+                            mismatches += top[i].chunk_id != all[i].chunk_id || bits(top[i].score) != bits(all[i].score);
+                        CHECK(mismatches == 0);
+                        ++compared;
+                    }
+                }
+            }
+        }
+    };
+    check("added");
+    for (std::size_t i = 0; i < n; i += 4) ranking.remove_item("e" + std::to_string(i));
+    check("a quarter removed");
+    for (std::size_t i = 2; i < n; i += 8) add(i); // replaced: same id, new slot
+    check("some replaced");
+    CHECK(compared == 3 * 72);
+}
+
 TEST_CASE("hybrid_ranking: a k too large to count seeds for is a full search, not an error") {
     detail::hybrid_ranking ranking;
     ranking.reset(4);
