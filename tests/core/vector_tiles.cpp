@@ -95,14 +95,25 @@ TEST_CASE("vector_tiles: every tile kernel returns dot's bits, dense and sparse,
 
 TEST_CASE("vector_tiles: rows round-trip and score as dot, in whole tiles and in the row-major rest, by block and by row") {
     std::mt19937_64 rng(11);
+    // Tiles are kept in blocks of 1, 2, 4, 8... tiles: 960 rows fill four blocks, 1029
+    // begin a fifth; a copy's last block is full, so appending to it moves the block.
     for (std::size_t const dim : {1, 16, 100, 256, 257})
-        for (std::size_t const count : {1, 16, 17, 63, 64, 65, 200}) {
+        for (std::size_t const count : {1, 16, 17, 63, 64, 65, 200, 960, 1029}) {
             INFO("dimension " << dim << ", rows " << count);
             auto const rows = random_rows(rng, count, dim);
             detail::vector_tiles tiles(dim);
             for (std::size_t r = 0; r < count; ++r) tiles.append({rows.data() + r * dim, dim});
             REQUIRE(tiles.size() == count);
             CHECK(tiles.row_major() == rows);
+            {
+                auto copy = tiles;
+                auto more = rows;
+                auto const extra = random_rows(rng, tile_rows, dim);
+                for (std::size_t r = 0; r < tile_rows; ++r) copy.append({extra.data() + r * dim, dim});
+                more.insert(more.end(), extra.begin(), extra.end());
+                CHECK(copy.row_major() == more);
+                CHECK(tiles.row_major() == rows); // the original is untouched
+            }
             std::vector<float> row(dim);
             tiles.copy_row(count - 1, row);
             CHECK(std::equal(row.begin(), row.end(), rows.end() - static_cast<std::ptrdiff_t>(dim)));
