@@ -8,7 +8,12 @@
 //
 //   build-bench/bench/persona_bench_ingest [--batches 1,10,100,1000] [--events 20000]
 //       [--small-events 2000] [--server build-bench/tools/persona-server] [--http-batches 100]
-//       [--dir /tmp] [--plot FILE]
+//       [--dir /tmp] [--plot FILE] [--growth 0]
+//
+// --growth N (not part of scripts/bench.sh's run): afterwards, one in-process user of the
+// memory store grown to N chunks in batches of 10, each batch timed, and the slowest
+// batches printed with the user's size when they ran. A batch holds the user's lock, so
+// its time is also how long that user's queries wait behind it.
 //
 // Batch sizes below 10 ingest --small-events events (with SQLite each batch is a commit).
 // Events are 14-word notes of one chunk each; the hashing embedder has d = 256.
@@ -37,7 +42,8 @@ int main(int argc, char** argv) {
                            {"server", ""},
                            {"http-batches", "100"},
                            {"dir", std::filesystem::temp_directory_path().string()},
-                           {"plot", ""}});
+                           {"plot", ""},
+                           {"growth", "0"}});
     std::filesystem::path const dir = opt.str("dir");
     auto const http_batches = opt.list("http-batches");
 
@@ -119,4 +125,29 @@ int main(int argc, char** argv) {
     std::printf("\nOne core does the in-process work (the engine ingests on the caller's thread); events/s is "
                 "therefore also events/s per core. Over HTTP the client, the server's 2 I/O threads and "
                 "the in-process engines share the machine's 2 cores.\n");
+
+    if (std::size_t const growth = opt.num("growth"); growth > 0) {
+        constexpr std::size_t batch = 10;
+        std::fprintf(stderr, "[ingest] growing one user to %zu chunks\n", growth);
+        persona::basic_engine memory;
+        (void)memory.register_user({.user_id = "grown"}).value();
+        std::mt19937_64 rng(7);
+        std::vector<std::pair<double, std::size_t>> timed; // (seconds, chunks before the batch)
+        for (std::size_t have = 0; have < growth; have += batch) {
+            auto const request = bench::events("grown", "g", have, batch, rng);
+            auto const t0 = bench::clock_type::now();
+            (void)memory.ingest(request).value();
+            timed.emplace_back(bench::seconds_since(t0), have);
+        }
+        std::vector<double> seconds;
+        for (auto const& t : timed) seconds.push_back(t.first);
+        std::ranges::sort(seconds);
+        auto const at = [&](double share) { return 1e3 * seconds[static_cast<std::size_t>(share * (seconds.size() - 1))]; };
+        std::printf("\nOne user grown to %zu chunks in %zu batches of %zu: batch ms p50 %.3f, p99 %.3f, "
+                    "p99.9 %.3f, max %.3f. The slowest:\n\n| batch ms | user's chunks before it |\n|---:|---:|\n",
+                    growth, timed.size(), batch, at(0.5), at(0.99), at(0.999), at(1.0));
+        std::ranges::sort(timed, std::greater<>{});
+        for (std::size_t i = 0; i < std::min<std::size_t>(8, timed.size()); ++i)
+            std::printf("| %.1f | %zu |\n", 1e3 * timed[i].first, timed[i].second);
+    }
 }
