@@ -25,6 +25,14 @@ namespace {
 
 std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
 
+/// The places among the first of both lists where the chunk or its score's bits differ.
+std::size_t differing_hits(std::vector<scored_chunk> const& a, std::vector<scored_chunk> const& b) {
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+        differing += a[i].chunk_id != b[i].chunk_id || bits(a[i].score) != bits(b[i].score);
+    return differing;
+}
+
 /// `count` random rows of `dim` floats; magnitudes vary with the dimension so that the
 /// order of additions shows in the rounding.
 std::vector<float> random_rows(std::mt19937_64& rng, std::size_t count, std::size_t dim) {
@@ -323,10 +331,7 @@ TEST_CASE("hybrid_ranking: neighbours kept for the usual window agree with neigh
                 auto const a = ranking.search(parts, q, usual);
                 auto const b = ranking.search(parts, q, other);
                 REQUIRE(a.size() == b.size());
-                std::size_t mismatches = 0;
-                for (std::size_t i = 0; i < a.size(); ++i)
-                    mismatches += a[i].chunk_id != b[i].chunk_id || bits(a[i].score) != bits(b[i].score);
-                CHECK(mismatches == 0);
+                CHECK(differing_hits(a, b) == 0);
             }
         }
     };
@@ -390,8 +395,7 @@ TEST_CASE("hybrid_ranking: the lexical-first scan gives the block scan's result,
                 auto const a = lexical_first.search(parts, q, weights);
                 auto const b = block_scan.search(parts, q, weights);
                 mismatches += a.size() != b.size();
-                for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-                    mismatches += a[i].chunk_id != b[i].chunk_id || bits(a[i].score) != bits(b[i].score);
+                mismatches += differing_hits(a, b);
                 hits += b.size();
             }
         }
@@ -466,10 +470,7 @@ TEST_CASE("hybrid_ranking: the lexical-first scan's top k is the full ranking's 
                         q.k = k;
                         auto const top = ranking.search(parts, q, weights);
                         REQUIRE(top.size() == std::min(k, all.size()));
-                        std::size_t mismatches = 0;
-                        for (std::size_t i = 0; i < top.size(); ++i)
-                            mismatches += top[i].chunk_id != all[i].chunk_id || bits(top[i].score) != bits(all[i].score);
-                        CHECK(mismatches == 0);
+                        CHECK(differing_hits(top, all) == 0);
                         ++compared;
                     }
                 }
@@ -551,10 +552,7 @@ TEST_CASE("hybrid_ranking: a single turn's passes give the general passes' resul
                             auto const b = ranking.search(two, q, weights, list);
                             REQUIRE(a.size() == b.size());
                             REQUIRE(!a.empty());
-                            std::size_t mismatches = 0;
-                            for (std::size_t i = 0; i < a.size(); ++i)
-                                mismatches += a[i].chunk_id != b[i].chunk_id || bits(a[i].score) != bits(b[i].score);
-                            CHECK(mismatches == 0);
+                            CHECK(differing_hits(a, b) == 0);
                             ++compared;
                         }
                     }
