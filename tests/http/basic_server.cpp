@@ -371,7 +371,7 @@ TEST_CASE("basic_server: stop lets a request in flight finish, closes idle conne
 
     auto in_flight = std::async(std::launch::async, [&] {
         beast_transport t(base_url(port));
-        return t.send(get("/sleep?ms=300"));
+        return t.send(get("/sleep?ms=1000")); // long enough to be in flight when stop() begins
     });
     REQUIRE(wait_until([&] { return st.sleeping == 1; }));
 

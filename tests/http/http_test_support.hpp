@@ -93,13 +93,19 @@ inline bool wait_until(std::function<bool()> const& pred, std::chrono::milliseco
 /// A plain socket to 127.0.0.1, for clients that no HTTP library would be.
 class raw_client {
 public:
-    explicit raw_client(unsigned short port) { socket_.connect({net::ip::make_address("127.0.0.1"), port}); }
+    explicit raw_client(unsigned short port) {
+        socket_.connect({net::ip::make_address("127.0.0.1"), port});
+        connected_ = std::chrono::steady_clock::now();
+    }
 
     void send(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
 
     struct outcome {
         std::string data;
         bool closed = false; ///< the server closed (or reset) the connection
+        /// Since the connection was made, not since `read` began: the server's timers
+        /// start at accept, so "closed no sooner than its timeout" holds even when this
+        /// thread is descheduled between connecting and reading.
         std::chrono::milliseconds elapsed{};
     };
 
@@ -108,7 +114,7 @@ public:
     outcome read(std::chrono::milliseconds limit, std::function<bool(std::string const&)> done = {},
                  std::string trickle = {}, std::chrono::milliseconds every = 100ms) {
         outcome o;
-        auto const start = std::chrono::steady_clock::now();
+        auto const start = connected_;
         net::steady_timer deadline(ioc_), ticker(ioc_);
         std::array<char, 4096> buf{};
         std::size_t sent = 0;
@@ -151,6 +157,7 @@ public:
 private:
     net::io_context ioc_;
     tcp::socket socket_{ioc_};
+    std::chrono::steady_clock::time_point connected_;
 };
 
 /// Server options for tests: ephemeral port, short timeouts.

@@ -196,7 +196,8 @@ auto make_fake(fake_state& f) {
             f.requests.push_back(req);
             mode = f.mode;
         }
-        if (mode == "slow") std::this_thread::sleep_for(800ms);
+        // Slower than the tests' 1 s timeout by a margin a loaded machine cannot eat.
+        if (mode == "slow") std::this_thread::sleep_for(2500ms);
         if (req.field("Authorization") != std::string("Bearer ") + test_key)
             return openai_error(401,
                                 "Incorrect API key provided: sk-wr***ey. You can find your API key at "
@@ -476,11 +477,11 @@ TEST_CASE("openai_embedder maps the service's errors", "[http][openai]") {
     }
     SECTION("a timeout is UNAVAILABLE, and the next call reconnects") {
         fx.mode("slow");
-        embedder_t e(fx.transport(200ms), embedder_options());
+        embedder_t e(fx.transport(1000ms), embedder_options());
         auto r = embed_with(e);
         REQUIRE_FALSE(r);
         CHECK(r.error().code == errc::unavailable);
-        CHECK_THAT(r.error().message, Catch::Contains("timed out after 200 ms"));
+        CHECK_THAT(r.error().message, Catch::Contains("timed out after 1000 ms"));
         fx.mode("");
         CHECK(embed_with(e));
     }
@@ -686,10 +687,10 @@ TEST_CASE("llm_answerer maps the service's errors", "[http][openai]") {
     }
     SECTION("timeout") {
         fx.mode("slow");
-        auto r = ask(answerer_t(fx.transport(200ms), answerer_options()));
+        auto r = ask(answerer_t(fx.transport(1000ms), answerer_options()));
         REQUIRE_FALSE(r);
         CHECK(r.error().code == errc::unavailable);
-        CHECK_THAT(r.error().message, Catch::Contains("timed out after 200 ms"));
+        CHECK_THAT(r.error().message, Catch::Contains("timed out after 1000 ms"));
     }
     SECTION("malformed JSON") {
         fx.mode("not-json");

@@ -23,6 +23,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -133,10 +134,14 @@ int serve(Engine& engine, flags const& f, persona::protocol::key_store keys,
         std::cerr << "persona-server: " << started.error().message << "\n";
         return 1;
     }
-    std::cerr << "persona-server: serving the " << f.preset
-              << (f.preset == "faiss" ? " (" + f.faiss_spec + ")" : std::string()) << " preset from " << where(f)
-              << " on http://" << f.address << ":" << server.port()
-              << " with " << f.threads << " threads (Ctrl-C stops)\n";
+    // One write of the whole line: std::cerr is unbuffered, and scripts that wait for this
+    // line (tests, supervisors) must never read it without its port.
+    std::ostringstream serving;
+    serving << "persona-server: serving the " << f.preset
+            << (f.preset == "faiss" ? " (" + f.faiss_spec + ")" : std::string()) << " preset from " << where(f)
+            << " on http://" << f.address << ":" << server.port() << " with " << f.threads
+            << " threads (Ctrl-C stops)\n";
+    std::cerr << serving.str() << std::flush;
     int sig = 0;
     sigwait(&signals, &sig);
     std::cerr << "persona-server: stopping (finishing requests in flight)\n";

@@ -101,8 +101,15 @@ restart() { # restart [flags...]: same keys file, a fresh ephemeral port (never 
   : > "$work/stderr2.txt"
   "$server_bin" --port 0 --threads 2 --keys "$work/keys.txt" --db "$work/persona.db" --body-limit 65536 "${preset_flags[@]}" "$@" >>"$work/stdout.txt" 2>"$work/stderr2.txt" &
   SERVER_PID=$!
-  for _ in $(seq 100); do grep -q serving "$work/stderr2.txt" 2>/dev/null && break; sleep 0.05; done
-  BASE="http://127.0.0.1:$(grep -o 'http://127.0.0.1:[0-9]*' "$work/stderr2.txt" | head -1 | sed 's/.*://')"
+  for _ in $(seq 200); do
+    grep -Eq 'on http://[^ ]+:[0-9]+ with' "$work/stderr2.txt" 2>/dev/null && break
+    kill -0 $SERVER_PID 2>/dev/null || { cat "$work/stderr2.txt"; echo "server died on restart"; exit 1; }
+    sleep 0.05
+  done
+  local port
+  port=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/stderr2.txt" | head -1 | sed 's/.*://')
+  [[ -n $port ]] || { cat "$work/stderr2.txt"; echo "no port after restart"; exit 1; }
+  BASE="http://127.0.0.1:$port"
 }
 restart --rate-limit 1000
 # The database kept Ash, the ingested events and the index across the restart.

@@ -6,8 +6,9 @@ rm -rf "$work" && mkdir -p "$work"
 "$server_bin" --port 0 --threads 2 --keys "$work/keys.txt" --db "$work/persona.db" "$@" >"$work/stdout.txt" 2>"$work/stderr.txt" &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null' EXIT
-for _ in $(seq 100); do
-  grep -q "serving" "$work/stderr.txt" 2>/dev/null && break
+# Ready once the whole "serving … on http://127.0.0.1:PORT with …" line is there, port included.
+for _ in $(seq 200); do
+  grep -Eq 'on http://[^ ]+:[0-9]+ with' "$work/stderr.txt" 2>/dev/null && break
   kill -0 $SERVER_PID 2>/dev/null || { cat "$work/stderr.txt"; echo "server died"; exit 1; }
   sleep 0.05
 done
