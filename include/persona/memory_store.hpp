@@ -5,6 +5,7 @@
 /// `memory_store`: the in-memory model of `store`, for tests and single-process use.
 
 #include <persona/concepts.hpp>
+#include <persona/detail/incremental_map.hpp>
 #include <persona/detail/user_map.hpp>
 
 #include <algorithm>
@@ -17,7 +18,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace persona {
@@ -174,9 +174,9 @@ public:
     }
 
 private:
-    /// Where a chunk is: its item (an element of `user_data::items`, whose address a
-    /// node-based map keeps until the element is erased, which only `erase_user` does,
-    /// clearing this index with it) and its position there.
+    /// Where a chunk is: its item (an element of `user_data::items`, whose address the
+    /// map keeps until the element is erased, which only `erase_user` does, clearing
+    /// this index with it) and its position there.
     struct chunk_pos {
         stored_item const* item = nullptr;
         std::size_t index = 0;
@@ -187,8 +187,11 @@ private:
         bool present = false;
         bool detached = false; // removed from the table; writers must look the user up again
         user_record record;
-        std::unordered_map<std::string, stored_item> items;
-        std::unordered_map<std::string, chunk_pos> chunk_index;
+        // Maps that grow a few nodes per insert rather than all at once under the
+        // user's lock (detail/incremental_map.hpp); they keep element addresses, as
+        // chunk_pos needs.
+        detail::incremental_map<std::string, stored_item> items;
+        detail::incremental_map<std::string, chunk_pos> chunk_index;
     };
 
     detail::user_map<user_data> users_;

@@ -5,6 +5,7 @@
 // bookkeeping, a BM25 index, the vectors (in tiles: vector_tiles.hpp), fusion and top-k.
 
 #include <persona/detail/dot.hpp>
+#include <persona/detail/incremental_map.hpp>
 #include <persona/detail/vector_tiles.hpp>
 #include <persona/error.hpp>
 #include <persona/soft_terms.hpp>
@@ -20,7 +21,6 @@
 #include <set>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -877,8 +877,9 @@ private:
     std::vector<std::uint32_t> prev_, next_;      // per slot: the live slots before and after it in history_
     std::vector<std::uint32_t> near_prev_, near_next_; // the same when within near_window in time, else no_slot
     text::bm25_index lexical_;
-    std::unordered_map<std::string, std::uint32_t> by_chunk_;
-    std::unordered_map<std::string, std::vector<std::uint32_t>> by_item_;
+    // Grown a few nodes per insert, not all at once under the user's lock.
+    incremental_map<std::string, std::uint32_t> by_chunk_;
+    incremental_map<std::string, std::vector<std::uint32_t>> by_item_;
     std::size_t dead_ = 0;
     timestamp newest_{};
     soft_terms soft_;
