@@ -15,6 +15,9 @@
 // and the old one is empty after n / 4 operations, so the new table never rehashes
 // while the old one still holds nodes.
 //
+// Spreading costs about twice the work of a rehash, so tables below 16k nodes, whose
+// rehash takes a few milliseconds, still rehash at once.
+//
 // Lookups try the new table, then the old one while it holds nodes. Iteration visits the
 // new table, then the old one; its order is unspecified, as `std::unordered_map`'s.
 
@@ -31,8 +34,8 @@ namespace persona::detail {
     The subset of `std::unordered_map` that persona uses: `operator[]`, `find`, `erase`
     by key or iterator, `clear`, `size`, `empty`, and forward iteration. As with
     `std::unordered_map`, elements never move: a pointer or reference to an element
-    stays valid until that element is erased. No operation moves more than
-    `moves_per_operation` nodes, except `clear`.
+    stays valid until that element is erased. Once the map holds `spread_from` elements
+    (16k by default), no operation moves more than `moves_per_operation` nodes.
 
     @par Thread safety
     Distinct objects: safe. Shared objects: const members only (a non-const member,
@@ -50,6 +53,8 @@ public:
 
     /// The most nodes one operation moves from the old table to the new one.
     static constexpr size_type moves_per_operation = 4;
+    /// Below this many elements a growth is one ordinary rehash (see the constructor).
+    static constexpr size_type default_spread_from = 16384;
 
     template <bool Const>
     class basic_iterator {
@@ -108,7 +113,14 @@ public:
     using iterator = basic_iterator<false>;
     using const_iterator = basic_iterator<true>;
 
-    incremental_map() = default;
+    /** A map whose growths from `spread_from` elements up are spread.
+
+        A smaller table rehashes at once, as `std::unordered_map`: below 16k nodes that
+        takes a few milliseconds, and spreading costs about twice the work of a rehash
+        (moving a node hashes its key again and walks its new bucket, where a rehash
+        reuses the stored hash and only relinks).
+    */
+    explicit incremental_map(size_type spread_from = default_spread_from) noexcept : spread_from_(spread_from) {}
 
     /// The number of elements.
     size_type size() const noexcept { return new_.size() + old_.size(); }
@@ -178,12 +190,12 @@ private:
         return static_cast<float>(new_.size() + 1) > new_.max_load_factor() * static_cast<float>(new_.bucket_count());
     }
 
-    // The old table's element of `key`, or its end. When the new table is full and
-    // nothing is pending, first begin a growth: the new table becomes the old one (the
-    // swap moves no node), and an empty one with buckets for twice as many takes its
-    // place, so that the caller's insert into it cannot rehash.
+    // The old table's element of `key`, or its end. When the new table is full, nothing
+    // is pending and the table is large enough, first begin a growth: the new table
+    // becomes the old one (the swap moves no node), and an empty one with buckets for
+    // twice as many takes its place, so that the caller's insert into it cannot rehash.
     typename table::iterator find_in_old(Key const& key) {
-        if (old_.empty() && full() && !new_.empty()) {
+        if (old_.empty() && full() && new_.size() >= spread_from_ && !new_.empty()) {
             new_.swap(old_);
             new_.reserve(2 * old_.size() + 1);
         }
@@ -199,6 +211,7 @@ private:
 
     table new_;
     table old_;
+    size_type spread_from_;
 };
 
 } // namespace persona::detail
