@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <functional>
 #include <iterator>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
