@@ -89,7 +89,11 @@ TEST_CASE("incremental_map: growth moves at most a few nodes per operation, and 
     }
     CHECK(growths >= 4);           // 16k to 300k keys: four doublings or more, each spread
     CHECK(most_pending >= 100000); // the largest set aside ~131k nodes
-    for (int i = 0; i < 300000; i += 997) CHECK(m.find("chunk_" + std::to_string(i))->second == i);
+    for (int i = 0; i < 300000; i += 997) {
+        auto const it = m.find("chunk_" + std::to_string(i));
+        REQUIRE(it != m.end());
+        CHECK(it->second == i);
+    }
 }
 
 TEST_CASE("incremental_map: an element never moves, whichever table holds it") {
@@ -99,7 +103,7 @@ TEST_CASE("incremental_map: an element never moves, whichever table holds it") {
         auto& v = m["item_" + std::to_string(i)];
         v.push_back(i);
         address.push_back(&v);
-        if (i % 3 == 0) m.erase("item_" + std::to_string(i / 2 * 2 + 1)); // erasures migrate too
+        if (i % 3 == 0) m.erase("item_" + std::to_string(i / 2 * 2 + 1)); // from either table
     }
     std::size_t checked = 0;
     for (int i = 0; i < 100000; ++i) {
@@ -131,4 +135,82 @@ TEST_CASE("incremental_map: iteration during a growth visits each element once, 
     }
     CHECK(m.size() == static_cast<std::size_t>(i) - erased);
     for (int k = 0; k < i; ++k) CHECK((m.find("k" + std::to_string(k)) == m.end()) == (k % 2 == 0));
+}
+
+namespace {
+
+/// Allocations left before failing_allocator throws std::bad_alloc; negative: never. One
+/// count for every rebound type (the tables allocate nodes and bucket arrays).
+long allocation_budget = -1;
+
+/// An allocator that throws once `allocation_budget` runs out. Stateless, as
+/// incremental_map requires: all are equal.
+template <class T>
+struct failing_allocator {
+    using value_type = T;
+    failing_allocator() = default;
+    template <class U>
+    failing_allocator(failing_allocator<U> const&) noexcept {}
+    T* allocate(std::size_t n) {
+        if (allocation_budget == 0) throw std::bad_alloc();
+        if (allocation_budget > 0) --allocation_budget;
+        return std::allocator<T>().allocate(n);
+    }
+    void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+    friend bool operator==(failing_allocator const&, failing_allocator const&) noexcept { return true; }
+};
+
+using failing_map = incremental_map<std::string, int, std::hash<std::string>, std::equal_to<std::string>,
+                                    failing_allocator<std::pair<std::string const, int>>>;
+
+/// Fill `m` until the next new key would begin a spread growth.
+void fill_to_growth(failing_map& m, std::map<std::string, int>& reference) {
+    for (int i = 0; m.size() < 64 || m.size() + 1 <= m.bucket_count(); ++i) { // max load factor 1
+        m["k" + std::to_string(i)] = i;
+        reference["k" + std::to_string(i)] = i;
+    }
+    REQUIRE(m.pending_moves() == 0);
+}
+
+std::map<std::string, int> contents(failing_map const& m) { return {m.begin(), m.end()}; }
+
+} // namespace
+
+TEST_CASE("incremental_map: a failed allocation loses no element, and moving a node allocates nothing") {
+    failing_map m(64);
+    std::map<std::string, int> reference;
+    fill_to_growth(m, reference);
+    std::vector<int const*> address;
+    for (auto const& [key, value] : reference) address.push_back(&m.find(key)->second);
+    auto const same_elements_same_places = [&] {
+        REQUIRE(contents(m) == reference);
+        std::size_t i = 0;
+        for (auto const& [key, value] : reference) REQUIRE(&m.find(key)->second == address[i++]);
+    };
+
+    SECTION("the new table's buckets cannot be allocated") {
+        allocation_budget = 0;
+        CHECK_THROWS_AS(m["new"], std::bad_alloc);
+        allocation_budget = -1;
+        CHECK(m.pending_moves() == 0);
+        same_elements_same_places();
+    }
+    SECTION("the new key's node cannot be allocated, after the growth began") {
+        allocation_budget = 1; // the buckets, then not the node
+        CHECK_THROWS_AS(m["new"], std::bad_alloc);
+        allocation_budget = -1;
+        CHECK(m.pending_moves() == m.size());
+        same_elements_same_places();
+    }
+    SECTION("a spread growth moves every node without allocating") {
+        m["new"] = -1;
+        reference["new"] = -1;
+        address.insert(address.begin() + std::distance(reference.begin(), reference.find("new")), &m.find("new")->second);
+        REQUIRE(m.pending_moves() > 0);
+        allocation_budget = 0;
+        while (m.pending_moves() > 0) m[reference.begin()->first] += 0; // a present key: moves only
+        allocation_budget = -1;
+        same_elements_same_places();
+    }
+    allocation_budget = -1;
 }

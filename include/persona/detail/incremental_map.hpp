@@ -8,11 +8,11 @@
 // such maps of one user grow at about the same size, in the same ingest batch: at 173k
 // chunks that batch took ~200 ms against ~1 ms for its neighbours (docs/performance.md,
 // "Ninth step"). Here, when the table is full, its nodes are set aside as the old table
-// and a table of twice the size starts empty; each later insert or erase then moves a few
-// nodes across (`extract` and `insert` of node handles: no element is copied, moved or
+// and a table of twice the size starts empty; each later `operator[]` moves a few nodes
+// across (`extract` and `insert` of node handles: no element is copied, moved or
 // reallocated, so pointers and references to elements stay valid, as the memory store's
 // chunk index needs). For an old table of n nodes the new one is reserved for 2n + 1,
-// and the old one is empty after n / 4 operations, so the new table never rehashes
+// and the old one is empty after n / 4 inserts, so the new table never rehashes
 // while the old one still holds nodes.
 //
 // Spreading costs about twice the work of a rehash, so tables below 16k nodes, whose
@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <iterator>
 #include <type_traits>
 #include <unordered_map>
@@ -38,13 +39,23 @@ namespace persona::detail {
     stays valid until that element is erased. Once the map holds `spread_from` elements
     (16k by default), no operation moves more than `moves_per_operation` nodes.
 
+    Unlike `std::unordered_map`: `operator[]` may invalidate every iterator (it may move
+    nodes between the tables, as a rehash would), even for a key that is present; and
+    moving or swapping the map invalidates its iterators. `erase` invalidates only
+    iterators to the erased element. The allocator must be stateless (tables are swapped).
+
+    @par Exception safety
+    If `operator[]` throws (an allocation failed), the map holds the same elements as
+    before, at the same addresses. Moving a node never allocates.
+
     @par Thread safety
     Distinct objects: safe. Shared objects: const members only (a non-const member,
     including `operator[]` on a present key, may move nodes).
 */
-template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>>
+template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
+          class Allocator = std::allocator<std::pair<Key const, T>>>
 class incremental_map {
-    using table = std::unordered_map<Key, T, Hash, KeyEqual>;
+    using table = std::unordered_map<Key, T, Hash, KeyEqual, Allocator>;
 
 public:
     using key_type = Key;
@@ -164,12 +175,11 @@ public:
         return value;
     }
 
+    // Erasing moves no node: only inserts fill the new table, so only they need to drain
+    // the old one, and other iterators stay valid, as std::unordered_map's.
+
     /// Erase the element of `key`; return how many were erased (0 or 1).
-    size_type erase(Key const& key) {
-        size_type const erased = new_.erase(key) + (old_.empty() ? 0 : old_.erase(key));
-        move_some();
-        return erased;
-    }
+    size_type erase(Key const& key) { return new_.erase(key) + (old_.empty() ? 0 : old_.erase(key)); }
 
     /// Erase the element at `pos`, which must be valid and dereferenceable.
     void erase(const_iterator pos) {
@@ -177,7 +187,6 @@ public:
             old_.erase(pos.at_);
         else
             new_.erase(pos.at_);
-        move_some();
     }
 
     /// Erase every element, and free the old table's buckets.
@@ -197,8 +206,10 @@ private:
     // twice as many takes its place, so that the caller's insert into it cannot rehash.
     typename table::iterator find_in_old(Key const& key) {
         if (old_.empty() && full() && new_.size() >= spread_from_ && !new_.empty()) {
-            new_.swap(old_);
-            new_.reserve(2 * old_.size() + 1);
+            table bigger;
+            bigger.reserve(2 * new_.size() + 1); // if this throws, nothing has changed
+            new_.swap(old_);                     // swaps of equal allocators never throw
+            new_.swap(bigger);
         }
         return old_.find(key);
     }
@@ -208,7 +219,17 @@ private:
         if (old_.empty() && old_.bucket_count() > 1) table().swap(old_); // free its buckets
     }
 
-    void move_one() { new_.insert(old_.extract(old_.begin())); }
+    // The new table has buckets for every node (see find_in_old), so the insert neither
+    // rehashes nor allocates; should it throw all the same, the node goes back.
+    void move_one() {
+        auto node = old_.extract(old_.begin());
+        try {
+            new_.insert(std::move(node));
+        } catch (...) {
+            if (node) old_.insert(std::move(node)); // a slot it just left: no rehash
+            throw;
+        }
+    }
 
     table new_;
     table old_;
