@@ -194,7 +194,8 @@ TEST_CASE("beast_transport: base URLs are validated", "[http][transport]") {
 }
 
 TEST_CASE("beast_transport: connection refused is UNAVAILABLE with a clear message", "[http][transport]") {
-    auto const port = unused_port();
+    refusing_port const refusing;
+    auto const port = refusing.port();
     beast_transport t(base_url(port));
     auto r = t.send(get("/"));
     REQUIRE_FALSE(r);

@@ -172,12 +172,21 @@ inline persona::http::server_options test_options() {
     return o;
 }
 
-/// A port on 127.0.0.1 with (very likely) nobody listening: bound, then released.
-inline unsigned short unused_port() {
-    net::io_context ioc;
-    tcp::acceptor a(ioc, {net::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
+/// A port on 127.0.0.1 that refuses connections for as long as this object lives: a
+/// socket bound to it but not listening. Holding the bind keeps another process from
+/// taking the port in between, which a port bound and released could not promise.
+class refusing_port {
+public:
+    refusing_port() : socket_(ioc_) {
+        socket_.open(tcp::v4());
+        socket_.bind({net::ip::make_address("127.0.0.1"), 0});
+    }
+    unsigned short port() const { return socket_.local_endpoint().port(); }
+
+private:
+    net::io_context ioc_;
+    tcp::socket socket_;
+};
 
 } // namespace persona_http_test
 

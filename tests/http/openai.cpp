@@ -486,7 +486,8 @@ TEST_CASE("openai_embedder maps the service's errors", "[http][openai]") {
         CHECK(embed_with(e));
     }
     SECTION("nobody listening is UNAVAILABLE") {
-        embedder_t e(beast_transport(base_url(unused_port())), embedder_options());
+        refusing_port const refusing;
+        embedder_t e(beast_transport(base_url(refusing.port())), embedder_options());
         auto r = embed_with(e);
         REQUIRE_FALSE(r);
         CHECK(r.error().code == errc::unavailable);
