@@ -5,15 +5,14 @@
 set -euo pipefail
 server=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
+source "$(dirname "$0")/../support/server_port.sh"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
 start() { # start NAME [flags...]: sets PORT
   local name=$1; shift
   "$server" --port 0 --threads 2 --quiet --keys "$work/keys.txt" --body-limit 33554432 "$@" >>"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
-  for _ in $(seq 200); do grep -Eq 'on http://[^ ]+:[0-9]+ with' "$work/$name.err" 2>/dev/null && break; sleep 0.05; done
-  PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/$name.err" | head -1 | sed 's/.*://')
-  [[ -n $PORT ]] || { cat "$work/$name.err"; exit 1; }
+  wait_for_port "$work/$name.err" $! || exit 1
 }
 start sqlite --db "$work/source.db"; src=$PORT
 KEY=$(grep -o 'pk_[0-9a-f]*' "$work/sqlite.out" | head -1)

@@ -5,6 +5,7 @@
 set -euo pipefail
 server=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
+source "$(dirname "$0")/../support/server_port.sh"
 failures=0
 expect_refused() { # expect_refused FILE WORDS
   local file=$1 words=$2 before after status=0
@@ -25,10 +26,10 @@ expect_refused "$work/foreign.db" "belongs to another application"
 # A real persona database, then pages overwritten in the middle.
 timeout 20 "$server" --port 0 --keys "$work/corrupt-keys.txt" --db "$work/corrupt.db" >"$work/out" 2>"$work/err" &
 pid=$!
-for _ in $(seq 200); do grep -Eq 'on http://[^ ]+:[0-9]+ with' "$work/err" 2>/dev/null && break; sleep 0.05; done
+wait_for_port "$work/err" $pid || { echo "FAILED: the server did not start"; exit 1; }
+port=$PORT
 key=$(grep -o 'pk_[0-9a-f]*' "$work/out" | head -1)
-port=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/err" | head -1 | sed 's/.*://')
-[[ -n $port && -n $key ]] || { cat "$work/err"; echo "FAILED: the server did not start"; exit 1; }
+[[ -n $key ]] || { echo "FAILED: the server printed no bootstrap key"; exit 1; }
 curl -s -X PUT "http://127.0.0.1:$port/register" -H "Authorization: x-api-key: $key" -d '{"user_id": "u1"}' >/dev/null
 /usr/bin/python3 -c "import json; print(json.dumps({'user_id': 'u1', 'events': [{'event_id': 'e%d' % i, 'type': 'note', 'timestamp': '2025-10-10T09:00:00Z', 'content': 'filler text ' * 40} for i in range(300)]}))" > "$work/body.json"
 curl -s -X POST "http://127.0.0.1:$port/ingest" -H "Authorization: x-api-key: $key" -d @"$work/body.json" >/dev/null
