@@ -4,6 +4,7 @@
 // Not API. The per-user state and scoring shared by persona's retrievers: slot
 // bookkeeping, a BM25 index, the vectors (in tiles: vector_tiles.hpp), fusion and top-k.
 
+#include <persona/detail/block_vector.hpp>
 #include <persona/detail/dot.hpp>
 #include <persona/detail/incremental_map.hpp>
 #include <persona/detail/vector_tiles.hpp>
@@ -176,10 +177,9 @@ public:
     /// Renumber the live slots densely, in their current order.
     void compact() {
         std::vector<std::int64_t> new_slot(slots_.size(), -1);
-        std::vector<slot_info> slots;
+        block_vector<slot_info> slots;
         vector_tiles vectors(dimension_);
         std::vector<float> row(dimension_);
-        slots.reserve(slots_.size() - dead_);
         for (std::size_t s = 0; s < slots_.size(); ++s) {
             if (!slots_[s].live) continue;
             new_slot[s] = static_cast<std::int64_t>(slots.size());
@@ -191,7 +191,7 @@ public:
         lexical_.compact(new_slot);
         slots_ = std::move(slots);
         times_.clear();
-        for (auto const& slot : slots_) times_.push_back(slot.time);
+        for (std::size_t s = 0; s < slots_.size(); ++s) times_.push_back(slots_[s].time);
         vectors_ = std::move(vectors);
         dead_ = 0;
         by_chunk_.clear();
@@ -869,7 +869,9 @@ private:
     }
 
     std::size_t dimension_ = 0;
-    std::vector<slot_info> slots_;
+    // In blocks: a doubling vector of these 80-byte records was copied whole under the
+    // user's lock (~30 ms of a 45 ms batch at 131k chunks).
+    block_vector<slot_info> slots_;
     std::vector<timestamp> times_; // slots_[s].time, densely (the neighbour pass reads every one)
     vector_tiles vectors_;
     std::vector<std::uint8_t> live_bits_;
