@@ -58,6 +58,16 @@ TEST_CASE("block_vector: elements in order across block boundaries, never moved 
     block_vector<std::string> moved(std::move(v));
     CHECK(moved.size() == 20000);
     CHECK(&moved[5000] == addresses[5000]); // moving the container keeps its elements in place
+    CHECK(v.empty()); // NOLINT(bugprone-use-after-move): the moved-from state is specified
+    v.push_back("again");
+    CHECK(v.size() == 1);
+    CHECK(v[0] == "again");
+    block_vector<std::string> assigned_from_move;
+    assigned_from_move.push_back("replaced");
+    assigned_from_move = std::move(v);
+    CHECK(assigned_from_move.size() == 1);
+    CHECK(assigned_from_move[0] == "again");
+    CHECK(v.empty()); // NOLINT(bugprone-use-after-move)
     moved.clear();
     CHECK(moved.empty());
     moved.emplace_back(3, 'x');
@@ -88,19 +98,31 @@ TEST_CASE("block_vector: a copy holds equal elements and also grows without movi
     assigned = v;
     CHECK(assigned.size() == 1000);
     CHECK(assigned[999] == 2997);
+    int const* const assigned_last_block = &assigned[block_start(last)];
+    for (int i = 0; i < 100; ++i) assigned.push_back(i);
+    CHECK(&assigned[block_start(last)] == assigned_last_block);
 }
 
 TEST_CASE("block_vector: an append that throws changes nothing") {
     block_vector<fragile> v;
     // Blocks 0 to 2 full: the next append begins block 3.
     for (int i = 0; i < static_cast<int>(block_start(3)); ++i) v.emplace_back(i);
+    std::vector<fragile const*> addresses;
+    for (std::size_t i = 0; i < v.size(); ++i) addresses.push_back(&v[i]);
     fragile const extra(64);
     fragile::armed = true;
     CHECK_THROWS_AS(v.push_back(extra), std::runtime_error);
     fragile::armed = false;
     REQUIRE(v.size() == block_start(3));
-    for (std::size_t i = 0; i < v.size(); ++i) REQUIRE(v[i].value == static_cast<int>(i));
-    v.push_back(extra); // and the container works on
-    CHECK(v.size() == block_start(3) + 1);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        REQUIRE(v[i].value == static_cast<int>(i));
+        REQUIRE(&v[i] == addresses[i]);
+    }
+    // The container works on, and block 3, begun by the failed append, fills in place.
+    v.push_back(extra);
+    REQUIRE(v.size() == block_start(3) + 1);
     CHECK(v[block_start(3)].value == 64);
+    fragile const* const first_of_block = &v[block_start(3)];
+    while (v.size() < block_start(4)) v.emplace_back(static_cast<int>(v.size()));
+    CHECK(&v[block_start(3)] == first_of_block);
 }

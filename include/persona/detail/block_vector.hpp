@@ -27,7 +27,8 @@ namespace persona::detail {
     The subset of `std::vector` that persona's ranking uses: `push_back`,
     `emplace_back`, `operator[]`, `size`, `empty`, `clear`. Block `b` holds
     `first_block_size << b` elements, so `n` elements take at most `2n + 2` slots of
-    storage, as a doubling vector's do, but none is ever copied to grow. A pointer or reference
+    storage (plus one empty block after an append that threw), as a doubling vector's
+    do, but none is ever copied to grow. A pointer or reference
     to an element stays valid until `clear` or the container's destruction (moving the
     container keeps them valid too: the blocks move, not their elements).
 
@@ -45,9 +46,19 @@ public:
     static constexpr std::size_t first_block_size = 4;
 
     block_vector() = default;
-    block_vector(block_vector&&) noexcept = default;
-    block_vector& operator=(block_vector&&) noexcept = default;
     ~block_vector() = default;
+
+    /// Takes `other`'s blocks, elements in place; `other` is left empty.
+    block_vector(block_vector&& other) noexcept
+        : blocks_(std::exchange(other.blocks_, {})), size_(std::exchange(other.size_, 0)) {}
+    /// Takes `other`'s blocks, elements in place; `other` is left empty.
+    block_vector& operator=(block_vector&& other) noexcept {
+        if (this != &other) {
+            blocks_ = std::exchange(other.blocks_, {});
+            size_ = std::exchange(other.size_, 0);
+        }
+        return *this;
+    }
 
     /// Copies every element into blocks of the same sizes, each reserved whole, so the
     /// copy too grows without moving its elements.
