@@ -28,9 +28,9 @@ namespace persona::detail {
     `emplace_back`, `operator[]`, `size`, `empty`, `clear`. Block `b` holds
     `first_block_size << b` elements, so `n` elements take at most `2n + 2` slots of
     storage (plus one empty block after an append that threw), as a doubling vector's
-    do, but none is ever copied to grow. A pointer or reference
-    to an element stays valid until `clear` or the container's destruction (moving the
-    container keeps them valid too: the blocks move, not their elements).
+    do, but none is ever copied to grow. A pointer or reference to an element stays
+    valid until `clear` or the container's destruction (moving the container keeps them
+    valid too: the blocks move, not their elements).
 
     @par Exception safety
     If `push_back` or `emplace_back` throws, the elements and their addresses are as
@@ -72,6 +72,7 @@ public:
         }
         size_ = other.size_;
     }
+    /// Replaces the elements with copies of `other`'s, as the copy constructor makes them.
     block_vector& operator=(block_vector const& other) {
         if (this != &other) *this = block_vector(other);
         return *this;
