@@ -60,62 +60,92 @@ TEST_CASE("bm25_index: unknown terms give no signal") {
     CHECK(idx.normalized_scores(q, scores) == 0.0);
 }
 
+namespace {
+
+/// Okapi BM25 of every live document, computed afresh posting by posting in the
+/// expression the index uses: the raw sums and the query's idf mass.
+struct okapi_expected {
+    std::vector<double> raw;
+    double mass = 0;
+};
+
+okapi_expected okapi(bm25_index const& idx, bm25_index::parameters p, std::vector<std::vector<std::string>> const& docs,
+                     std::vector<bool> const& live, std::vector<weighted_term> const& query) {
+    std::size_t total = 0, live_count = 0;
+    for (std::size_t d = 0; d < docs.size(); ++d)
+        if (live[d]) total += docs[d].size(), ++live_count;
+    double const avg = static_cast<double>(total) / static_cast<double>(live_count);
+    okapi_expected out{std::vector<double>(docs.size(), 0.0), 0};
+    for (auto const& q : query) {
+        double const w = q.weight * idx.idf(q.term);
+        if (w <= 0) continue;
+        out.mass += w;
+        for (std::size_t d = 0; d < docs.size(); ++d) {
+            double const tf = static_cast<double>(std::count(docs[d].begin(), docs[d].end(), q.term));
+            if (!live[d] || tf == 0) continue;
+            double const norm = p.k1 * (1 - p.b + p.b * static_cast<double>(docs[d].size()) / std::max(avg, 1.0));
+            out.raw[d] += w * tf * (p.k1 + 1) / (tf + norm);
+        }
+    }
+    return out;
+}
+
+/// How many documents' normalised scores differ in any bit from `okapi`'s.
+std::size_t okapi_mismatches(bm25_index const& idx, bm25_index::parameters p,
+                             std::vector<std::vector<std::string>> const& docs, std::vector<bool> const& live,
+                             std::vector<weighted_term> const& query) {
+    auto const expected = okapi(idx, p, docs, live, query);
+    std::vector<double> scores;
+    double const mass = idx.normalized_scores(query, scores);
+    std::size_t mismatches = std::bit_cast<std::uint64_t>(mass) != std::bit_cast<std::uint64_t>(expected.mass);
+    for (std::size_t d = 0; d < docs.size(); ++d) {
+        double const e = expected.raw[d] > 0 ? std::min(1.0, expected.raw[d] / expected.mass) : 0.0;
+        mismatches += std::bit_cast<std::uint64_t>(scores[d]) != std::bit_cast<std::uint64_t>(e);
+    }
+    return mismatches;
+}
+
+} // namespace
+
 TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by posting") {
-    // The index computes each (term frequency, length) contribution once per query term;
-    // here every posting is computed afresh, in the same expression. Frequencies 1 to 7
-    // and lengths past 256 reach both the cached and the uncached paths; removals too.
+    // The index computes each (term frequency, length) contribution once per query term,
+    // in a table whose entries belong to one term at a time; here every posting is
+    // computed afresh, in the same expression. Frequencies 1 to 7 and lengths past 256
+    // reach both the cached and the uncached keys; "r", "s" and "t" are in a few
+    // documents each (three times in each of "s"'s). After a compaction, documents of
+    // lengths no document had before are added, and one more is removed.
     std::mt19937_64 rng(3);
     char const* const vocabulary[] = {"a", "b", "c", "d", "e", "f"};
     bm25_index::parameters const p{};
     bm25_index idx(p);
     std::vector<std::vector<std::string>> docs;
-    for (std::size_t d = 0; d < 300; ++d) {
-        std::size_t const length = d % 50 == 7 ? 260 + d : 1 + rng() % 30;
+    std::vector<bool> live;
+    auto const add = [&](std::size_t d, std::size_t length) {
         std::vector<std::string> terms;
         for (std::size_t i = 0; i < length; ++i) terms.emplace_back(vocabulary[rng() % (d % 3 == 0 ? 2 : 6)]);
+        if (d % 37 == 1) terms.emplace_back("r");
+        if (d % 61 == 2) terms.insert(terms.end(), 3, "s");
+        if (d % 29 == 3) terms.emplace_back("t");
         idx.add(static_cast<std::uint32_t>(d), terms);
         docs.push_back(std::move(terms));
-    }
-    std::vector<bool> live(docs.size(), true);
-    for (std::size_t const d : {5, 6, 100, 299}) {
+        live.push_back(true);
+    };
+    for (std::size_t d = 0; d < 300; ++d) add(d, d % 50 == 7 ? 260 + d : 1 + rng() % 30);
+    for (std::size_t const d : {5, 6, 100, 299, 38}) {
         idx.remove(static_cast<std::uint32_t>(d));
         live[d] = false;
     }
-    std::size_t total = 0, live_count = 0;
-    for (std::size_t d = 0; d < docs.size(); ++d)
-        if (live[d]) total += docs[d].size(), ++live_count;
-    double const avg = static_cast<double>(total) / static_cast<double>(live_count);
+    std::vector<weighted_term> const query{{"a", 1.0}, {"c", 2.0}, {"f", 0.5}, {"zz", 1.0}, {"r", 1.0}, {"s", 0.7}, {"t", 1.0}};
+    CHECK(okapi_mismatches(idx, p, docs, live, query) == 0);
 
-    std::vector<weighted_term> const query{{"a", 1.0}, {"c", 2.0}, {"f", 0.5}, {"zz", 1.0}};
     std::vector<double> scores;
     double const mass = idx.normalized_scores(query, scores);
-    std::vector<double> raw(docs.size(), 0.0);
-    double expected_mass = 0;
-    for (auto const& q : query) {
-        double const w = q.weight * idx.idf(q.term);
-        if (w <= 0) continue;
-        expected_mass += w;
-        for (std::size_t d = 0; d < docs.size(); ++d) {
-            double const tf = static_cast<double>(std::count(docs[d].begin(), docs[d].end(), q.term));
-            if (!live[d] || tf == 0) continue;
-            double const norm = p.k1 * (1 - p.b + p.b * static_cast<double>(docs[d].size()) / std::max(avg, 1.0));
-            raw[d] += w * tf * (p.k1 + 1) / (tf + norm);
-        }
-    }
-    REQUIRE(std::bit_cast<std::uint64_t>(mass) == std::bit_cast<std::uint64_t>(expected_mass));
-    std::size_t mismatches = 0;
-    for (std::size_t d = 0; d < docs.size(); ++d) {
-        double const expected = raw[d] > 0 ? std::min(1.0, raw[d] / expected_mass) : 0.0;
-        mismatches += std::bit_cast<std::uint64_t>(scores[d]) != std::bit_cast<std::uint64_t>(expected);
-    }
-    CHECK(mismatches == 0);
-
     // Written rather than added: the same bits, over whatever the buffer held, and not
     // one value past the slots.
     REQUIRE(idx.slot_count() == docs.size());
     std::vector<double> written(docs.size() + 2, 7.0);
     REQUIRE(std::bit_cast<std::uint64_t>(idx.write_normalized_scores(query, written)) ==
-            std::bit_cast<std::uint64_t>(expected_mass));
+            std::bit_cast<std::uint64_t>(mass));
     std::size_t written_mismatches = 0;
     for (std::size_t d = 0; d < docs.size(); ++d)
         written_mismatches += std::bit_cast<std::uint64_t>(written[d]) != std::bit_cast<std::uint64_t>(scores[d]);
@@ -125,6 +155,24 @@ TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by po
     CHECK(idx.write_normalized_scores(unknown, written) == 0);
     CHECK(std::count(written.begin(), written.begin() + static_cast<std::ptrdiff_t>(docs.size()), 0.0) ==
           static_cast<std::ptrdiff_t>(docs.size()));
+
+    // Compacted (the removed documents dropped, the rest renumbered densely), then grown
+    // by documents of lengths 31 to 45, which no document had before.
+    std::vector<std::int64_t> renumber(docs.size(), -1);
+    std::vector<std::vector<std::string>> kept;
+    for (std::size_t d = 0; d < docs.size(); ++d)
+        if (live[d]) {
+            renumber[d] = static_cast<std::int64_t>(kept.size());
+            kept.push_back(docs[d]);
+        }
+    idx.compact(renumber);
+    docs = std::move(kept);
+    live.assign(docs.size(), true);
+    CHECK(okapi_mismatches(idx, p, docs, live, query) == 0);
+    for (std::size_t d = docs.size(), end = docs.size() + 200; d < end; ++d) add(d, 31 + d % 15);
+    idx.remove(3);
+    live[3] = false;
+    CHECK(okapi_mismatches(idx, p, docs, live, query) == 0);
 }
 
 TEST_CASE("bm25_index: a document whose sum is not positive keeps the score it had, -0 included") {
