@@ -8,6 +8,7 @@
 #include <persona/testing/report.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -26,7 +27,7 @@ inline stored_item make_kit_item(std::string id, timestamp t, std::size_t chunks
     si.item.source = "kit";
     si.item.content = std::string(text_prefix) + " " + id;
     si.item.time = t;
-    si.item.ingested_at = t;
+    si.item.ingested_at = t + std::chrono::seconds(7); // distinct from time, so a store cannot swap them
     si.item.metadata["subject"] = "kit " + id;
     for (std::uint32_t n = 1; n <= chunks; ++n) {
         chunk c;
@@ -37,8 +38,9 @@ inline stored_item make_kit_item(std::string id, timestamp t, std::size_t chunks
         c.type = "note";
         c.source = "kit";
         c.text = std::string(text_prefix) + " part " + std::to_string(n) + " of " + id;
+        c.title = "title of " + id; // every field set, so a store that drops one fails the round trip
         c.time = t;
-        c.ingested_at = t;
+        c.ingested_at = si.item.ingested_at;
         c.embedding = {0.6f, 0.8f, -0.0f, 1e-7f};
         si.chunks.push_back(std::move(c));
     }
