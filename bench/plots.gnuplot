@@ -32,7 +32,9 @@ plot datadir."/retrieval.dat" using 1:2 title "in process, 1 user, p50" lw 2 lc 
      "" using 1:4 title "in process, many users, p50" lw 2 lc 2, \
      "" using 1:5 title "in process, many users, p99" dt 2 lc 2, \
      "" using 1:6 title "HTTP, many users, p50" lw 2 lc 3, \
-     "" using 1:7 title "HTTP, many users, p99" dt 2 lc 3
+     "" using 1:7 title "HTTP, many users, p99" dt 2 lc 3, \
+     "" using 1:8 title "in process, many users, caches cold, p50" lw 2 lc 4, \
+     "" using 1:9 title "in process, many users, caches cold, p99" dt 2 lc 4
 
 # 3. Scan rate against vectors.
 set output outdir."/scan.png"

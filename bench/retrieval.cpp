@@ -4,10 +4,16 @@
 //   - in process, basic_engine also holding --users other users of --small events each;
 //   - over HTTP, a real persona-server --memory holding the same users, one keep-alive
 //     connection (what a client sees: JSON both ways, the server's routing and keys).
-// Every query runs on every system in turn, A B C C B A ..., after a warm-up.
+// Every query runs on every system in turn, A B C C B A ..., after a warm-up. Then, apart
+// (an eviction would slow whichever system ran next), the crowded engine once more with
+// --evict MB of other memory read before each query, untimed (0: not run). That bounds a
+// server's engine time from above: its requests meet other connections, the kernel's
+// network buffers and the client between them, so its caches are neither this cold nor
+// as warm as a loop's (docs/performance.md, "Eleventh step").
 //
 //   build-bench/bench/persona_bench_retrieval [--sizes 1000,10000,100000] [--users 10000]
-//       [--small 5] [--queries 300] [--server build-bench/tools/persona-server] [--plot FILE]
+//       [--small 5] [--queries 300] [--evict 64] [--server build-bench/tools/persona-server]
+//       [--plot FILE]
 #include "server.hpp"
 
 #include <persona/presets.hpp>
@@ -30,6 +36,7 @@ int main(int argc, char** argv) {
                            {"users", "10000"},
                            {"small", "5"},
                            {"queries", "300"},
+                           {"evict", "64"},
                            {"server", ""},
                            {"dir", std::filesystem::temp_directory_path().string()},
                            {"plot", ""}});
@@ -73,7 +80,15 @@ int main(int argc, char** argv) {
     if (http) systems.push_back({"HTTP, " + crowd, [&](std::size_t q) { http->ok("POST", "/chunks", bodies[q]); }, {}});
 
     bench::plot_data plot(opt.str("plot"));
-    plot.header("chunks p50_alone p99_alone p50_crowded p99_crowded p50_http p99_http");
+    plot.header("chunks p50_alone p99_alone p50_crowded p99_crowded p50_http p99_http p50_cold p99_cold");
+    // Read one byte per cache line of a buffer meant to be larger than the last-level cache.
+    std::vector<unsigned char> other(opt.num("evict") << 20, 1);
+    auto const evict = [&] {
+        unsigned sum = 0;
+        for (std::size_t i = 0; i < other.size(); i += 64) sum += other[i];
+        static volatile unsigned sink;
+        sink = sum;
+    };
     std::printf("| chunks of the user | system | p50 µs | p99 µs | p50 vs in process, 1 user |\n");
     std::printf("|---:|---|---:|---:|---:|\n");
 
@@ -111,18 +126,31 @@ int main(int argc, char** argv) {
                 s.us.push_back(bench::us_since(t0));
             }
 
+        system_run cold{"in process, " + crowd + ", caches cold", {}, {}};
+        if (!other.empty())
+            for (std::size_t q = 0; q < nq; ++q) {
+                evict();
+                auto const t0 = bench::clock_type::now();
+                (void)crowded.chunks(queries[q]).value();
+                cold.us.push_back(bench::us_since(t0));
+            }
+
         std::string row = std::to_string(size);
         double const reference = bench::median(systems[0].us);
-        for (auto const& s : systems) {
+        auto const print = [&](system_run const& s) {
             std::printf("| %zu | %s | %.0f | %.0f | %.2f |\n", size, s.name.c_str(), bench::median(s.us),
                         bench::percentile(s.us, 0.99), bench::median(s.us) / reference);
             row += bench::fmt(" %.1f", bench::median(s.us)) + bench::fmt(" %.1f", bench::percentile(s.us, 0.99));
-        }
+        };
+        for (auto const& s : systems) print(s);
         if (!http) row += " - -";
+        if (!cold.us.empty()) print(cold);
+        else row += " - -";
         plot.row(row);
         std::fflush(stdout);
     }
     std::printf("\n%zu queries per size and system (distinct 6-word user turns, top_k 5), interleaved; the other "
-                "users hold %zu one-chunk events each.\n",
-                nq, small);
+                "users hold %zu one-chunk events each. \"Caches cold\": the same queries after the interleaved ones, "
+                "each after reading %zu MB of other memory (untimed).\n",
+                nq, small, opt.num("evict"));
 }
