@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace {
 
 using namespace persona;
@@ -23,7 +25,9 @@ std::vector<chunk_result> print_top(faiss_engine& e, char const* label) {
 } // namespace
 
 int main() {
-    auto const index_file = std::filesystem::temp_directory_path() / "persona-example.faiss";
+    // The process id in the name: two runs at once (ctest -j, two shells) must not share it.
+    auto const index_file =
+        std::filesystem::temp_directory_path() / ("persona-example-" + std::to_string(::getpid()) + ".faiss");
     faiss_retriever::options const hnsw{.spec = "HNSW32"};
     faiss_engine before(memory_store{}, hashing_embedder{}, faiss_retriever(hnsw));
 
@@ -44,7 +48,7 @@ int main() {
     auto const first = print_top(before, "Top chunks for \"Can we meet on Friday morning?\":");
 
     before.get_retriever().save(index_file).value();
-    std::cout << "Saved the index to " << index_file.filename().string() << ".\n";
+    std::cout << "Saved the index to a file of the temporary directory.\n";
 
     // A restart: the store survives (here moved; a durable store reopens its file), the
     // retriever loads the saved index and adopts it while the engine re-adds the chunks.
