@@ -150,7 +150,11 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
     std::printf("\n%zu queries per size and system (distinct 6-word user turns, top_k 5), interleaved; the other "
-                "users hold %zu one-chunk events each. \"Caches cold\": the same queries after the interleaved ones, "
-                "each after reading %zu MB of other memory (untimed).\n",
-                nq, small, opt.num("evict"));
+                "users hold %zu one-chunk events each.",
+                nq, small);
+    if (!other.empty())
+        std::printf(" \"Caches cold\": the same queries after the interleaved ones, each after reading %zu MB of "
+                    "other memory (untimed).",
+                    opt.num("evict"));
+    std::printf("\n");
 }
