@@ -135,11 +135,16 @@ TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by po
         idx.remove(static_cast<std::uint32_t>(d));
         live[d] = false;
     }
-    std::vector<weighted_term> const query{{"a", 1.0}, {"c", 2.0}, {"f", 0.5}, {"zz", 1.0}, {"r", 1.0}, {"s", 0.7}, {"t", 1.0}};
+    std::vector<weighted_term> const query{{"a", 1.0}, {"c", 2.0}, {"f", 0.5}, {"zz", 1.0},
+                                           {"r", 1.0}, {"s", 0.7}, {"t", 1.0}};
     CHECK(okapi_mismatches(idx, p, docs, live, query) == 0);
 
+    // Not vacuous: every query term but "zz" is known and some documents score.
+    for (auto const& q : query) CHECK((idx.idf(q.term) > 0) == (q.term != "zz"));
     std::vector<double> scores;
     double const mass = idx.normalized_scores(query, scores);
+    CHECK(mass > 0);
+    CHECK(std::count_if(scores.begin(), scores.end(), [](double x) { return x > 0; }) > 100);
     // Written rather than added: the same bits, over whatever the buffer held, and not
     // one value past the slots.
     REQUIRE(idx.slot_count() == docs.size());
@@ -157,7 +162,7 @@ TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by po
           static_cast<std::ptrdiff_t>(docs.size()));
 
     // Compacted (the removed documents dropped, the rest renumbered densely), then grown
-    // by documents of lengths 31 to 45, which no document had before.
+    // by documents of lengths 31 to 45, most of which no document had before.
     std::vector<std::int64_t> renumber(docs.size(), -1);
     std::vector<std::vector<std::string>> kept;
     for (std::size_t d = 0; d < docs.size(); ++d)
