@@ -12,6 +12,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace {
 
@@ -48,6 +51,19 @@ private:
     persona::memory_store inner_;
 };
 
+/// A store that loses titles on the way in (items' and chunks'), all else intact.
+class title_dropping_store : public persona::memory_store {
+public:
+    persona::result<void> put_items(persona::user_record const& r, std::span<persona::stored_item const> items) {
+        std::vector<persona::stored_item> copy(items.begin(), items.end());
+        for (auto& si : copy) {
+            si.item.title.clear();
+            for (auto& c : si.chunks) c.title.clear();
+        }
+        return memory_store::put_items(r, copy);
+    }
+};
+
 /// A retriever that reverses the order of equal-score hits (breaks the tie rule).
 class unstable_retriever : public persona::flat_retriever {
 public:
@@ -80,6 +96,19 @@ TEST_CASE("the store kit catches a store that ignores workspaces") {
     auto const r = persona::testing::check_store(s);
     CHECK_FALSE(r.ok());
     CHECK(std::ranges::any_of(r.failures, [](std::string const& f) { return f.find("another workspace") != std::string::npos; }));
+}
+
+static_assert(persona::store<title_dropping_store>);
+
+TEST_CASE("the store kit catches a store that drops a field") {
+    title_dropping_store s;
+    auto const r = persona::testing::check_store(s);
+    CHECK_FALSE(r.ok());
+    auto const failed = [&](std::string_view check) {
+        return std::ranges::any_of(r.failures, [&](std::string const& f) { return f.find(check) != std::string::npos; });
+    };
+    CHECK(failed("get_item returns the stored item, every field"));
+    CHECK(failed("a chunk round-trips every field"));
 }
 
 TEST_CASE("the retriever kit catches a retriever that breaks ties the wrong way") {

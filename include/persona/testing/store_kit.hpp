@@ -25,6 +25,7 @@ inline stored_item make_kit_item(std::string id, timestamp t, std::size_t chunks
     si.item.kind = item_kind::event;
     si.item.type = "note";
     si.item.source = "kit";
+    si.item.title = "title of " + id;
     si.item.content = std::string(text_prefix) + " " + id;
     si.item.time = t;
     si.item.ingested_at = t + std::chrono::seconds(7); // distinct from time, so a store cannot swap them
