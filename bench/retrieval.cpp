@@ -81,11 +81,14 @@ int main(int argc, char** argv) {
 
     bench::plot_data plot(opt.str("plot"));
     plot.header("chunks p50_alone p99_alone p50_crowded p99_crowded p50_http p99_http p50_cold p99_cold");
-    // Read one byte per cache line of a buffer meant to be larger than the last-level cache.
-    std::vector<unsigned char> other(opt.num("evict") << 20, 1);
+    // Reading one byte per cache line of a buffer larger than the last-level cache leaves
+    // none of the engine's lines cached (reads, not writes: no dirty lines for the query
+    // to write back); the volatile sink keeps the loop from being optimised away.
+    std::vector<unsigned char> eviction_buffer(opt.num("evict") << 20, 1);
     auto const evict = [&] {
+        constexpr std::size_t cache_line = 64;
         unsigned sum = 0;
-        for (std::size_t i = 0; i < other.size(); i += 64) sum += other[i];
+        for (std::size_t i = 0; i < eviction_buffer.size(); i += cache_line) sum += eviction_buffer[i];
         static volatile unsigned sink;
         sink = sum;
     };
@@ -127,7 +130,7 @@ int main(int argc, char** argv) {
             }
 
         system_run cold{"in process, " + crowd + ", caches cold", {}, {}};
-        if (!other.empty())
+        if (!eviction_buffer.empty())
             for (std::size_t q = 0; q < nq; ++q) {
                 evict();
                 auto const t0 = bench::clock_type::now();
@@ -152,7 +155,7 @@ int main(int argc, char** argv) {
     std::printf("\n%zu queries per size and system (distinct 6-word user turns, top_k 5), interleaved; the other "
                 "users hold %zu one-chunk events each.",
                 nq, small);
-    if (!other.empty())
+    if (!eviction_buffer.empty())
         std::printf(" \"Caches cold\": the same queries after the interleaved ones, each after reading %zu MB of "
                     "other memory (untimed).",
                     opt.num("evict"));
