@@ -92,13 +92,6 @@ __attribute__((always_inline)) inline void prefetch_tile(float const* ahead, til
         for (std::size_t r = 0; r < tile_rows; r += 16) __builtin_prefetch(ahead + i * tile_rows + r);
 }
 
-/// Prefetch dimension `i` of tile `ahead` into L2 (see `tile_dots`): a dense scan reads
-/// the tile it scores at memory speed while the next-but-one arrives.
-__attribute__((always_inline)) inline void prefetch_dimension(float const* ahead, std::size_t i) noexcept {
-    if (ahead == nullptr) return;
-    for (std::size_t r = 0; r < tile_rows; r += 16) __builtin_prefetch(ahead + i * tile_rows + r, 0, 2);
-}
-
 // The AVX and AVX-512 kernels have the same shape on purpose: a kernel's unit is named
 // in its `target` attribute, which a template parameter cannot supply, and GCC inlines
 // an intrinsic only into a function compiled for the intrinsic's unit.
@@ -116,7 +109,6 @@ __attribute__((target("avx"))) inline void tile_dots_avx(float const* tile, floa
     if (!q.dense) prefetch_tile(ahead, q);
     for (std::size_t k = 0; k < count; ++k) {
         std::size_t const i = q.dense ? k : q.nonzero[k];
-        if (q.dense) prefetch_dimension(ahead, i);
         __m256 const y = _mm256_set1_ps(q.values[i]);
         auto& sum = acc[i < whole ? i % 16 : 16];
         for (std::size_t g = 0; g < groups; ++g)
@@ -157,7 +149,6 @@ __attribute__((target("avx512f"))) inline void tile_dots_avx512(float const* til
     if (!q.dense) prefetch_tile(ahead, q);
     for (std::size_t k = 0; k < count; ++k) {
         std::size_t const i = q.dense ? k : q.nonzero[k];
-        if (q.dense) prefetch_dimension(ahead, i);
         __m512 const y = _mm512_set1_ps(q.values[i]);
         auto& sum = acc[i < whole ? i % 16 : 16];
         for (std::size_t g = 0; g < groups; ++g)
@@ -187,9 +178,12 @@ inline tile_kernel select_tile_kernel() noexcept {
 /** `out[r] = dot(row r, query)` (as a float) for the 64 rows of `tile`, with the
     widest SIMD unit of the CPU it runs on. Every kernel gives the same bits.
 
-    `ahead` is a tile a few tiles on (or null) that the kernels prefetch while they
-    score this one: a sparse scan jumps from dimension to dimension, which the hardware
-    prefetchers do not follow, and a dense one keeps more of memory's bandwidth busy. */
+    `ahead` is a tile a few tiles on (or null) whose query dimensions the kernels
+    prefetch while they score this one, for a sparse query: its scan jumps from
+    dimension to dimension, which the hardware prefetchers do not follow. A dense scan
+    streams the tile from start to end, which they do follow; prefetching it too cost
+    a fifth of the kernel's speed at 1M rows on an AMD EPYC with AVX-512
+    (docs/performance.md, "Twelfth step"). */
 inline void tile_dots(float const* tile, float const* ahead, tile_query const& q, float* out) noexcept {
     static tile_kernel const kernel = select_tile_kernel();
     kernel(tile, ahead, q, out);
