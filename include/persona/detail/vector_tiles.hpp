@@ -178,12 +178,12 @@ inline tile_kernel select_tile_kernel() noexcept {
 /** `out[r] = dot(row r, query)` (as a float) for the 64 rows of `tile`, with the
     widest SIMD unit of the CPU it runs on. Every kernel gives the same bits.
 
-    `ahead` is a tile a few tiles on (or null) whose query dimensions the kernels
+    `ahead` is a tile a few tiles on (or null) whose query dimensions the SIMD kernels
     prefetch while they score this one, for a sparse query: its scan jumps from
     dimension to dimension, which the hardware prefetchers do not follow. A dense scan
     streams the tile from start to end, which they do follow; prefetching it too cost
-    a fifth of the kernel's speed at 1M rows on an AMD EPYC with AVX-512
-    (docs/performance.md, "Twelfth step"). */
+    the AVX-512 kernel 11 to 22% of its speed over 256k to 1M rows on an AMD EPYC, and
+    the flat scan about a tenth (docs/performance.md, "Twelfth step"). */
 inline void tile_dots(float const* tile, float const* ahead, tile_query const& q, float* out) noexcept {
     static tile_kernel const kernel = select_tile_kernel();
     kernel(tile, ahead, q, out);
