@@ -1,9 +1,9 @@
 // Issue 7, benchmark 3: the vector scan against the memory limit. For one user of n
 // vectors (d = 256, random unit vectors; n up to --sizes, >= 1M in the full run) it
 // measures, in the same run and interleaved A B C C B A ...:
-//   A. a plain read loop summing a float array of n * d floats (8 independent
-//      accumulators of the widest unit the CPU has, AVX-512 or SSE: what one core can
-//      stream from memory);
+//   A. a plain read loop summing n * d floats (8 independent accumulators of the widest
+//      unit the CPU has, AVX-512 or SSE: what one core can stream from memory), in
+//      arrays allocated and filled alongside the retriever's, block by block;
 //   B. persona::flat_retriever::search at k = 10 with the query vector and a query text
 //      that matches no chunk, so the vector side is the whole work;
 //   C. Debian's FAISS faiss::IndexFlatIP::search, batch 1, k = 10, on the same vectors.
@@ -128,13 +128,20 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "[scan] n = %zu: building\n", n);
         auto const t_build = bench::clock_type::now();
         // The same vectors go to flat_retriever and FAISS, added in blocks so that the
-        // chunk objects (a third copy) never exist all at once.
+        // chunk objects (a third copy) never exist all at once. The read loop's floats
+        // are allocated and written block by block too, right after the retriever's: on
+        // these VMs memory first touched at different times reads at different speeds
+        // (one read loop, one process: 21 to 23 GB/s over an array filled before the
+        // retriever was built, 29 to 34 over one filled after it; docs/performance.md,
+        // "Twelfth step"), so the loop must read memory of the same age as the
+        // retriever's, or the ratio measures the allocator.
         auto retriever = std::make_unique<persona::flat_retriever>();
         auto index = std::make_unique<faiss::IndexFlatIP>(static_cast<idx_t>(d));
         std::mt19937_64 rng(n);
         std::size_t const block = 50000;
         std::vector<persona::chunk> chunks;
         std::vector<float> rows;
+        std::vector<std::vector<float>> plain;
         for (std::size_t first = 0; first < n; first += block) {
             std::size_t const m = std::min(block, n - first);
             chunks.assign(m, {});
@@ -150,11 +157,11 @@ int main(int argc, char** argv) {
                                    rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * d));
             }
             retriever->add(user, chunks).value();
+            plain.emplace_back(m * d, 1.0f / 16);
             index->add(static_cast<idx_t>(m), rows.data());
         }
         chunks = {};
         rows = {};
-        std::vector<float> plain(n * d, 1.0f / 16);
         std::fprintf(stderr, "[scan] n = %zu: built in %.1f s; scanning\n", n, bench::seconds_since(t_build));
 
         // A few query vectors, used in turn; the text matches nothing (no such word).
@@ -171,7 +178,9 @@ int main(int argc, char** argv) {
         volatile float sink = 0;
 
         std::vector<timed> systems;
-        systems.push_back({"read loop", [&](std::size_t) { sink = sink + read_loop(plain.data(), plain.size()); }, {}});
+        systems.push_back({"read loop", [&](std::size_t) {
+                               for (auto const& p : plain) sink = sink + read_loop(p.data(), p.size());
+                           }, {}});
         systems.push_back({"flat_retriever", [&](std::size_t r) {
                                auto const hits = retriever->search(user, queries[r % queries.size()]).value();
                                auto& top = flat_top[r % queries.size()];
