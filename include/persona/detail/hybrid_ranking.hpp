@@ -614,7 +614,7 @@ private:
         // that about twice `seeds` slots exceed, so from the first slot on most lose one
         // well-predicted comparison. (A heap of the best so far, from a threshold of 0,
         // pushed a few dozen times with as many mispredicted branches: at 1k chunks the
-        // search took 13-14% longer, at 10k 11%.)
+        // search took 17% longer; docs/performance.md, "Thirteenth step".)
         std::size_t const seeds = lexical_first_seeds(q.k);
         std::size_t const capacity = 4 * seeds;
         std::vector<slot_score> ranked(capacity + 1);
