@@ -552,26 +552,38 @@ private:
     // (LoCoMo's users of ~550 chunks at top_k 50: 4% slower the lexical-first way).
     static constexpr std::size_t lexical_first_from = 16;
 
-    /** A threshold about `above` of `values[0..n)` exceed, at least 0: among up to 128
-        values sampled at even steps, the one that as large a share of the sample exceeds. */
+    /** A threshold that about `above` of `values[0..n)` are expected to exceed, at least
+        0: the `rank`-th largest of up to 128 values sampled at even steps over all of
+        them, `rank` being `above`'s expected share of the sample, rounded up (at least 1,
+        so at most the sample's largest once `n` is large against `above`). */
     static double sampled_threshold(double const* values, std::size_t n, std::size_t above) noexcept {
         constexpr std::size_t most = 128;
         std::size_t const size = std::min(n, most);
         if (size == 0) return 0;
-        std::size_t const step = n / size;
-        std::size_t const rank = std::clamp<std::size_t>(above * size / n, 1, size); // 1: the largest
+        // The r-th largest of `size` samples is exceeded by about r / (size + 1) of all values.
+        std::size_t const rank = std::clamp<std::size_t>((above * (size + 1) + n - 1) / n, 1, size);
         // The `rank` largest sampled values, in descending order: most samples lose one
         // comparison with the last of them.
         std::array<double, most> largest;
         std::size_t kept = 0;
+        // Sample i is value i * n / size, stepped without a division per sample.
+        std::size_t const step = n / size, extra = n % size;
+        std::size_t position = 0, carried = 0;
         for (std::size_t i = 0; i < size; ++i) {
-            double const v = values[i * step];
+            double const v = values[position];
+            position += step;
+            carried += extra;
+            if (carried >= size) {
+                ++position;
+                carried -= size;
+            }
             if (kept == rank && !(v > largest[rank - 1])) continue;
             std::size_t at = kept < rank ? kept++ : rank - 1;
             for (; at > 0 && largest[at - 1] < v; --at) largest[at] = largest[at - 1];
             largest[at] = v;
         }
-        return std::max(largest[rank - 1], 0.0);
+        double const threshold = largest[rank - 1];
+        return threshold > 0 ? threshold : 0.0; // also 0 for a NaN, which the caller rules out
     }
 
     /// Whether every row's dot product with `query` is finite: every value is finite and
@@ -611,13 +623,15 @@ private:
         // so they are found the cheap way: every live slot above a threshold is appended
         // to a buffer, and when the buffer is full its best `seeds` are kept and the
         // threshold rises to the weakest of them. The first threshold is a sampled value
-        // that about twice `seeds` slots exceed, so from the first slot on most lose one
+        // that about twice `seeds` slots are expected to exceed (the sample's largest for
+        // a user of many thousand slots), so from the first slot on most slots lose one
         // well-predicted comparison. (A heap of the best so far, from a threshold of 0,
-        // pushed a few dozen times with as many mispredicted branches: at 1k chunks the
-        // search took 17% longer; docs/performance.md, "Thirteenth step".)
+        // was pushed a few dozen times per query, most likely after as many mispredicted
+        // branches: at 1k chunks the search took 17% longer; docs/performance.md,
+        // "Thirteenth step".)
         std::size_t const seeds = lexical_first_seeds(q.k);
         std::size_t const capacity = 4 * seeds;
-        std::vector<slot_score> ranked(capacity + 1);
+        std::vector<slot_score> ranked(capacity);
         auto const stronger = [](slot_score const& a, slot_score const& b) { return a.score > b.score; };
         auto const keep_best = [&](std::size_t size) {
             std::ranges::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(seeds - 1),
@@ -642,8 +656,10 @@ private:
             }
             picked = size;
         };
+        // Slots equal to the sampled value count as above it: lexical scores tie often
+        // (chunks with the same terms), and a tie at the top would otherwise leave too few.
         double const sampled = sampled_threshold(values, n, 2 * seeds);
-        pick(sampled);
+        pick(sampled > 0 ? std::nextafter(sampled, 0.0) : 0.0);
         if (picked < seeds && sampled > 0) pick(0); // the sample guessed too high: take every slot above 0
         if (picked > seeds) {
             keep_best(picked);
