@@ -433,12 +433,16 @@ TEST_CASE("hybrid_ranking: the lexical-first scan gives the block scan's result,
 
 TEST_CASE("hybrid_ranking: the lexical-first scan's top k is the full ranking's first k, ties included") {
     // A user of many slots per seed, so that a small k takes the lexical-first scan.
-    // Few words, so many chunks share a text and a lexical value (ties among the seeds
-    // and at the cut); some removed, some replaced. The search for every chunk is the
-    // block scan (too few slots per seed), and its first k must be the lexical-first
-    // scan's k, bit for bit.
-    std::mt19937_64 rng(43);
-    std::size_t const dim = 32, n = 1200;
+    // Few words, so many chunks share a text and a lexical value (ties among the seeds,
+    // at the sampled threshold that finds them, and at the cut); some removed, some
+    // replaced. The search for every chunk is the block scan (too few slots per seed),
+    // and its first k must be the lexical-first scan's k, bit for bit. At 5,000 slots the
+    // seeds' threshold is the largest of its sample, which ties often leave with too few
+    // slots above it, so the seeds' second pass runs too.
+    std::size_t const n = GENERATE(1200u, 5000u);
+    INFO(n << " slots");
+    std::mt19937_64 rng(43 + n);
+    std::size_t const dim = 32;
     char const* const words[] = {"coffee", "budget", "piano", "lisbon", "running"};
     detail::hybrid_ranking ranking;
     ranking.reset(dim);
