@@ -604,7 +604,10 @@ private:
     bool lexical_first(lexical_view const& lexical, double lw, double vw, tile_query const& tq,
                        search_query const& q, Fuse const& fuse, std::vector<slot_score>& hits) const {
         std::size_t const n = slots_.size();
-        auto const live = [&](std::size_t s) { return (live_bits_[s / 8] >> (s % 8) & 1U) != 0; };
+        // A local copy of the bitmap's address, which the compiler can keep in a register
+        // across the stores of the passes below.
+        std::uint8_t const* const live_bytes = live_bits_.data();
+        auto const live = [live_bytes](std::size_t s) { return (live_bytes[s / 8] >> (s % 8) & 1U) != 0; };
         auto const consider = [&](std::size_t s, float cosine) {
             double const score = fuse(s, static_cast<double>(cosine));
             if (score <= 1e-9 || score < q.min_score) return;
@@ -638,15 +641,13 @@ private:
                                      ranked.begin() + static_cast<std::ptrdiff_t>(size), stronger);
             return ranked[seeds - 1].score;
         };
-        std::size_t picked = 0;
+        // The number of seeds found above `threshold` (at most `seeds` once the buffer has filled).
         auto const pick = [&](double threshold) {
-            // Local copies, which the compiler can keep in registers across the stores to `buffer`.
-            slot_score* const buffer = ranked.data();
-            std::uint8_t const* const live_bytes = live_bits_.data();
+            slot_score* const buffer = ranked.data(); // a local copy, as `live_bytes`
             std::size_t size = 0;
             for (std::size_t s = 0; s < n; ++s) {
                 double const v = values[s];
-                if (!(v > threshold) || !(live_bytes[s / 8] >> (s % 8) & 1U)) [[likely]]
+                if (!(v > threshold) || !live(s)) [[likely]]
                     continue;
                 buffer[size++] = {v, static_cast<std::uint32_t>(s)};
                 if (size == capacity) [[unlikely]] {
@@ -654,13 +655,13 @@ private:
                     size = seeds;
                 }
             }
-            picked = size;
+            return size;
         };
         // Slots equal to the sampled value count as above it: lexical scores tie often
         // (chunks with the same terms), and a tie at the top would otherwise leave too few.
         double const sampled = sampled_threshold(values, n, 2 * seeds);
-        pick(sampled > 0 ? std::nextafter(sampled, 0.0) : 0.0);
-        if (picked < seeds && sampled > 0) pick(0); // the sample guessed too high: take every slot above 0
+        std::size_t picked = pick(sampled > 0 ? std::nextafter(sampled, 0.0) : 0.0);
+        if (picked < seeds && sampled > 0) picked = pick(0); // the sample guessed too high: take every slot above 0
         if (picked > seeds) {
             keep_best(picked);
             picked = seeds;
