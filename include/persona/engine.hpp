@@ -954,6 +954,8 @@ private:
         std::vector<text::analyzed_text> analyses;
         if (!q.parts.empty() && dim > 0) {
             std::vector<std::string_view> texts;
+            texts.reserve(q.parts.size());
+            analyses.reserve(q.parts.size());
             for (auto const& p : q.parts) texts.push_back(p.text);
             std::vector<float> matrix(texts.size() * dim);
             if constexpr (can_share_analysis) {

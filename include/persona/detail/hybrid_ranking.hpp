@@ -50,6 +50,7 @@ inline void add_query_part(std::vector<analyzed_part>& out, query_part const& pa
         return std::string_view(terms[x]) < std::string_view(terms[y]);
     });
     analyzed_part a{{}, part.weight, {}};
+    a.terms.reserve(order.size());
     for (std::size_t i = 0; i < order.size();) {
         std::string const& term = terms[order[i]];
         std::size_t j = i + 1;
@@ -261,7 +262,7 @@ public:
             if (q.prefer_recent && score > 0) score = (1 - recency_weight) * score + recency_weight * recency(s);
             return std::clamp(score, 0.0, 1.0);
         };
-        std::vector<std::uint32_t> nonzero;
+        std::vector<std::uint32_t>& nonzero = buffers.get().nonzero;
         tile_query const tq = vw > 0 ? vectors_.prepare(q.vector, nonzero) : tile_query{};
         // With a shortlist, slots are scored one at a time in any order: each tile is
         // scored whole the first time one of its slots is needed (a row of a tile is
@@ -306,7 +307,7 @@ public:
             bool const can_skip_blocks = !q.prefer_recent && lw >= 0;
             if (can_skip_blocks && has_lexical && vw > 0 && slots_.size() / lexical_first_from >= lexical_first_seeds(q.k) &&
                 cosines_are_finite(q.vector)) {
-                if (lexical_first(lexical, lw, vw, tq, q, fuse, hits)) {
+                if (lexical_first(lexical, lw, vw, tq, q, fuse, buffers.get(), hits)) {
                     std::ranges::sort(hits, [&](slot_score const& a, slot_score const& b) { return better(a, b); });
                     return finish();
                 }
@@ -423,6 +424,9 @@ private:
     /// the search rather than kept by every thread that ever served one.
     struct scratch_arrays {
         std::vector<double> scores, spread;
+        std::vector<std::uint32_t> nonzero;            // the query's nonzero places (`vector_tiles::prepare`)
+        std::vector<slot_score> ranked;                // lexical_first's seeds,
+        std::vector<std::uint32_t> seeded, candidates; // and the slots it scores
     };
     class scratch_lease {
     public:
@@ -602,7 +606,8 @@ private:
 
     template <class Fuse>
     bool lexical_first(lexical_view const& lexical, double lw, double vw, tile_query const& tq,
-                       search_query const& q, Fuse const& fuse, std::vector<slot_score>& hits) const {
+                       search_query const& q, Fuse const& fuse, scratch_arrays& scratch,
+                       std::vector<slot_score>& hits) const {
         std::size_t const n = slots_.size();
         // A local copy of the bitmap's address, which the compiler can keep in a register
         // across the stores of the passes below.
@@ -634,7 +639,8 @@ private:
         // "Thirteenth step".)
         std::size_t const seeds = lexical_first_seeds(q.k);
         std::size_t const capacity = 4 * seeds;
-        std::vector<slot_score> ranked(capacity);
+        std::vector<slot_score>& ranked = scratch.ranked;
+        ranked.resize(capacity);
         auto const stronger = [](slot_score const& a, slot_score const& b) { return a.score > b.score; };
         auto const keep_best = [&](std::size_t size) {
             std::ranges::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(seeds - 1),
@@ -667,8 +673,8 @@ private:
             picked = seeds;
         }
         ranked.resize(picked);
-        std::vector<std::uint32_t> seeded;
-        seeded.reserve(ranked.size());
+        std::vector<std::uint32_t>& seeded = scratch.seeded;
+        seeded.clear();
         for (auto const& r : ranked) seeded.push_back(r.slot);
         std::ranges::sort(seeded);
         for (auto const& r : ranked) vectors_.prefetch_row(r.slot, tq);
@@ -682,7 +688,8 @@ private:
         // more than the rounding of either (or of the division still owed).
         double cut = lw > 0 ? (worst() - bound_margin - vw - 1e-9) / lw : -std::numeric_limits<double>::infinity();
         if (lexical.divide) cut = (cut - 1e-9) * lexical.divisor;
-        std::vector<std::uint32_t> candidates;
+        std::vector<std::uint32_t>& candidates = scratch.candidates;
+        candidates.clear();
         std::size_t next_seed = 0; // into `seeded`, which is in slot order
         for (std::size_t s = 0; s < n; ++s) {
             if (!(values[s] >= cut)) continue;

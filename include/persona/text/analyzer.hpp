@@ -167,6 +167,9 @@ public:
     */
     analyzed_text analyze(std::string_view text, bool with_words = false) const {
         analyzed_text out;
+        // Room for a term per 6 bytes, the usual, so that a short text grows its list once.
+        out.terms.reserve(text.size() / 6 + 2);
+        if (with_words) out.words.reserve(out.terms.capacity());
         terms(text, out.terms, with_words ? &out.words : nullptr);
         return out;
     }
