@@ -95,7 +95,7 @@ std::size_t okapi_mismatches(bm25_index const& idx, bm25_index::parameters p,
                              std::vector<std::vector<std::string>> const& docs, std::vector<bool> const& live,
                              std::vector<weighted_term> const& query) {
     auto const expected = okapi(idx, p, docs, live, query);
-    std::vector<double> scores;
+    std::vector<double> scores(docs.size(), 0.0); // documents past the highest slot added score 0
     double const mass = idx.normalized_scores(query, scores);
     std::size_t mismatches = std::bit_cast<std::uint64_t>(mass) != std::bit_cast<std::uint64_t>(expected.mass);
     for (std::size_t d = 0; d < docs.size(); ++d) {
@@ -178,6 +178,67 @@ TEST_CASE("bm25_index: scores have the bits of Okapi BM25 computed posting by po
     idx.remove(3);
     live[3] = false;
     CHECK(okapi_mismatches(idx, p, docs, live, query) == 0);
+}
+
+TEST_CASE("bm25_index: postings grouped by key keep the bits, slots added in any order") {
+    // A common term's postings are regrouped by (frequency, length) as they arrive, and a
+    // query adds each group's one contribution; the rest stay in the order added. Slots
+    // arrive shuffled, a few documents are longer than the tables (their group computes
+    // each posting's length), and removals and a compaction fall between checks.
+    std::mt19937_64 rng(11);
+    bm25_index::parameters const p{0.9, 0.6};
+    bm25_index idx(p);
+    std::size_t const count = 1500;
+    std::vector<std::vector<std::string>> docs(count);
+    std::vector<bool> live(count, false);
+    std::vector<std::uint32_t> order(count);
+    for (std::uint32_t i = 0; i < count; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    char const* const vocabulary[] = {"a", "b", "c", "d", "e"};
+    std::vector<weighted_term> const query{{"a", 1.0}, {"b", 0.5}, {"e", 2.0}, {"rare", 1.0}};
+    std::size_t checks = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        std::uint32_t const d = order[i];
+        std::size_t const length = d % 97 == 5 ? 300 : 3 + rng() % 20;
+        for (std::size_t j = 0; j < length; ++j) docs[d].emplace_back(vocabulary[rng() % 5]);
+        if (d % 101 == 0) docs[d].emplace_back("rare");
+        idx.add(d, docs[d]);
+        live[d] = true;
+        if (i % 100 == 99) {
+            std::uint32_t const gone = order[rng() % (i + 1)];
+            idx.remove(gone);
+            live[gone] = false;
+        }
+        if (i % 250 == 249) {
+            std::vector<std::vector<std::string>> seen(count);
+            for (std::uint32_t s = 0; s < count; ++s)
+                if (live[s]) seen[s] = docs[s];
+            CHECK(okapi_mismatches(idx, p, seen, live, query) == 0);
+            ++checks;
+        }
+    }
+    REQUIRE(checks == 6);
+    // Not vacuous: "a" is mostly grouped, with some recent postings; "rare" never regroups.
+    CHECK(idx.grouped_count("a") > idx.posting_count("a") / 2);
+    CHECK(idx.grouped_count("a") < idx.posting_count("a"));
+    CHECK(idx.grouped_count("rare") == 0);
+    CHECK(idx.posting_count("rare") > 10);
+
+    std::vector<std::int64_t> renumber(count, -1);
+    std::vector<std::vector<std::string>> kept;
+    for (std::size_t d = 0; d < count; ++d)
+        if (live[d]) {
+            renumber[d] = static_cast<std::int64_t>(kept.size());
+            kept.push_back(docs[d]);
+        }
+    idx.compact(renumber);
+    std::vector<bool> const all_live(kept.size(), true);
+    CHECK(okapi_mismatches(idx, p, kept, all_live, query) == 0);
+    CHECK(idx.grouped_count("a") == idx.posting_count("a")); // a compaction regroups everything
+    // A copy scores the same, and owns its groups.
+    bm25_index const copy = idx;
+    idx.clear();
+    CHECK(okapi_mismatches(copy, p, kept, all_live, query) == 0);
 }
 
 TEST_CASE("bm25_index: a document whose sum is not positive keeps the score it had, -0 included") {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -83,7 +84,10 @@ public:
         for (auto const& [term, tf] : counts) {
             auto it = postings_.find(term);
             if (it == postings_.end()) it = postings_.try_emplace(std::string(term)).first;
-            it->second.push_back({slot, posting::key_of(tf, terms.size())});
+            term_postings& list = it->second;
+            list.recent.push_back({slot, posting::key_of(tf, terms.size())});
+            if (list.recent.size() >= regroup_from && list.recent.size() * regroup_share >= list.grouped_size())
+                regroup(list);
         }
         lengths_[slot] = static_cast<std::uint32_t>(terms.size());
         live_[slot] = true;
@@ -114,13 +118,26 @@ public:
             live[static_cast<std::size_t>(new_slot[old])] = true;
         }
         for (auto it = postings_.begin(); it != postings_.end();) {
-            auto& list = it->second;
-            std::erase_if(list, [&](posting const& p) {
+            // Every posting back into `recent`, renumbered, then grouped afresh.
+            term_postings& list = it->second;
+            if (list.grouped) {
+                std::uint32_t begin = 0;
+                for (auto const run : list.grouped->runs) {
+                    for (std::uint32_t i = begin; i < run.end; ++i) list.recent.push_back({list.grouped->slots[i], run.key});
+                    begin = run.end;
+                }
+                list.grouped.reset();
+            }
+            std::erase_if(list.recent, [&](posting const& p) {
                 return p.slot >= new_slot.size() || new_slot[p.slot] < 0 || !live_[p.slot];
             });
-            for (auto& p : list) p.slot = static_cast<std::uint32_t>(new_slot[p.slot]);
-            if (list.empty()) it = postings_.erase(it);
-            else ++it;
+            for (auto& p : list.recent) p.slot = static_cast<std::uint32_t>(new_slot[p.slot]);
+            if (list.recent.empty()) {
+                it = postings_.erase(it);
+                continue;
+            }
+            if (list.recent.size() >= regroup_from) regroup(list);
+            ++it;
         }
         lengths_ = std::move(lengths);
         live_ = std::move(live);
@@ -196,6 +213,19 @@ public:
         return mass;
     }
 
+    /** The number of `term`'s postings, dead ones included, kept grouped by (frequency,
+        length): the others were added since the term last regrouped. For tests and tuning. */
+    std::size_t grouped_count(std::string_view term) const {
+        auto const it = postings_.find(term);
+        return it == postings_.end() ? 0 : it->second.grouped_size();
+    }
+
+    /// The number of `term`'s postings, dead ones included, until `compact` drops those.
+    std::size_t posting_count(std::string_view term) const {
+        auto const it = postings_.find(term);
+        return it == postings_.end() ? 0 : it->second.size();
+    }
+
     /// The number of slots scores are written for (the highest slot ever added, plus one).
     std::size_t slot_count() const noexcept { return lengths_.size(); }
 
@@ -225,7 +255,33 @@ private:
         thread_local tables t;
         std::uint64_t const query_stamp = ++t.stamp;
         double mass = 0;
-        // The loop over postings, with the liveness test only while a slot is removed.
+        // A grouped term: each run's contribution once, then added to each of its slots.
+        auto const add_runs = [&]<bool Removed>(grouped_postings const& g, double w) {
+            std::uint32_t const* const slots = g.slots.data();
+            std::uint32_t begin = 0;
+            for (auto const run : g.runs) {
+                if (run.key < posting::cached_keys) [[likely]] {
+                    std::uint32_t const length = run.key % cached_lengths;
+                    auto& nm = t.norms[length];
+                    if (nm.stamp != query_stamp) nm = {norm(length, avg_length), query_stamp};
+                    double const c = contribution(w, run.key / cached_lengths + 1, nm.value);
+                    for (std::uint32_t i = begin; i < run.end; ++i) {
+                        if constexpr (Removed)
+                            if (!live_[slots[i]]) continue;
+                        raw[slots[i]] += c;
+                    }
+                } else {
+                    std::uint32_t const tf = run.key - posting::cached_keys;
+                    for (std::uint32_t i = begin; i < run.end; ++i) {
+                        if constexpr (Removed)
+                            if (!live_[slots[i]]) continue;
+                        raw[slots[i]] += contribution(w, tf, norm(lengths_[slots[i]], avg_length));
+                    }
+                }
+                begin = run.end;
+            }
+        };
+        // The loop over the recent postings, with the liveness test only while a slot is removed.
         auto const add = [&]<bool Removed>(std::vector<posting> const& list, double w, std::uint64_t stamp) {
             for (auto const& p : list) {
                 if constexpr (Removed)
@@ -247,12 +303,17 @@ private:
         for (auto const& q : query) {
             auto const it = postings_.find(q.term);
             if (it == postings_.end()) continue;
-            double const w = q.weight * idf(it->second);
+            term_postings const& list = it->second;
+            double const w = q.weight * idf(list);
             if (w <= 0) continue;
             mass += w;
+            if (list.grouped) {
+                if (removed_ != 0) add_runs.template operator()<true>(*list.grouped, w);
+                else add_runs.template operator()<false>(*list.grouped, w);
+            }
             std::uint64_t const stamp = ++t.stamp;
-            if (removed_ != 0) add.template operator()<true>(it->second, w, stamp);
-            else add.template operator()<false>(it->second, w, stamp);
+            if (removed_ != 0) add.template operator()<true>(list.recent, w, stamp);
+            else add.template operator()<false>(list.recent, w, stamp);
         }
         return mass;
     }
@@ -278,11 +339,85 @@ private:
         }
     };
 
-    double idf(std::vector<posting> const& list) const noexcept {
+    /// Slots `grouped_postings::slots[previous run's end, end)` have key `key`.
+    struct key_run {
+        std::uint32_t key;
+        std::uint32_t end;
+    };
+
+    /// A term's postings grouped by key, so that a query computes each key's contribution
+    /// once and then only adds it: `slots` in order of key, `runs` saying where each ends.
+    struct grouped_postings {
+        std::vector<std::uint32_t> slots;
+        std::vector<key_run> runs;
+    };
+
+    /** A term's postings: those added since it was last regrouped in `recent`, in the
+        order added, and the others in `grouped` (null until the term first regroups,
+        which a rare term never does: it costs no more than its one vector). */
+    struct term_postings {
+        std::vector<posting> recent;
+        std::unique_ptr<grouped_postings> grouped;
+
+        term_postings() = default;
+        term_postings(term_postings&&) noexcept = default;
+        term_postings& operator=(term_postings&&) noexcept = default;
+        term_postings(term_postings const& other)
+            : recent(other.recent),
+              grouped(other.grouped ? std::make_unique<grouped_postings>(*other.grouped) : nullptr) {}
+        term_postings& operator=(term_postings const& other) {
+            if (this != &other) *this = term_postings(other);
+            return *this;
+        }
+        ~term_postings() = default;
+
+        std::size_t grouped_size() const noexcept { return grouped ? grouped->slots.size() : 0; }
+        std::size_t size() const noexcept { return recent.size() + grouped_size(); }
+    };
+
+    // A term regroups once it has this many recent postings, and they are at least an
+    // eighth of its grouped ones: each posting is then moved about nine times over the
+    // index's life (amortised), and a query adds at most a ninth of a term's postings
+    // the slower way, through the contribution tables.
+    static constexpr std::size_t regroup_from = 64;
+    static constexpr std::size_t regroup_share = 8;
+
+    /// Merge `list.recent` into `list.grouped`, keys ascending (within a key, the grouped
+    /// slots first, then the recent ones by slot).
+    static void regroup(term_postings& list) {
+        auto& recent = list.recent;
+        std::ranges::sort(recent, [](posting const& a, posting const& b) {
+            return a.key != b.key ? a.key < b.key : a.slot < b.slot;
+        });
+        auto merged = std::make_unique<grouped_postings>();
+        merged->slots.reserve(list.size());
+        grouped_postings const empty;
+        grouped_postings const& old = list.grouped ? *list.grouped : empty;
+        std::size_t r = 0, i = 0;
+        std::uint32_t old_begin = 0;
+        while (r < old.runs.size() || i < recent.size()) {
+            std::uint32_t const key = r == old.runs.size()       ? recent[i].key
+                                      : i == recent.size()       ? old.runs[r].key
+                                                                 : std::min(old.runs[r].key, recent[i].key);
+            if (r < old.runs.size() && old.runs[r].key == key) {
+                merged->slots.insert(merged->slots.end(), old.slots.begin() + old_begin, old.slots.begin() + old.runs[r].end);
+                old_begin = old.runs[r++].end;
+            }
+            for (; i < recent.size() && recent[i].key == key; ++i) merged->slots.push_back(recent[i].slot);
+            merged->runs.push_back({key, static_cast<std::uint32_t>(merged->slots.size())});
+        }
+        list.grouped = std::move(merged);
+        recent.clear();
+    }
+
+    double idf(term_postings const& list) const noexcept {
         // Until a slot is removed every posting is live, and the list's size is the count.
         std::size_t df = removed_ == 0 ? list.size() : 0;
-        if (removed_ != 0)
-            for (auto const& p : list) df += live_[p.slot] ? 1 : 0;
+        if (removed_ != 0) {
+            for (auto const& p : list.recent) df += live_[p.slot] ? 1 : 0;
+            if (list.grouped)
+                for (auto const slot : list.grouped->slots) df += live_[slot] ? 1 : 0;
+        }
         if (df == 0) return 0;
         return std::log(1.0 + (static_cast<double>(live_count_) - df + 0.5) / (df + 0.5));
     }
@@ -304,7 +439,7 @@ private:
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
-    std::unordered_map<std::string, std::vector<posting>, term_hash, std::equal_to<>> postings_;
+    std::unordered_map<std::string, term_postings, term_hash, std::equal_to<>> postings_;
     std::vector<std::uint32_t> lengths_;
     std::vector<bool> live_;
     std::size_t total_length_ = 0;
