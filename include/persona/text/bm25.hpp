@@ -376,9 +376,9 @@ private:
     };
 
     // A term regroups once it has this many recent postings, and they are at least an
-    // eighth of its grouped ones: each posting is then moved about nine times over the
-    // index's life (amortised), and a query adds at most a ninth of a term's postings
-    // the slower way, through the contribution tables.
+    // eighth of its grouped ones: a regrouping moves at most nine postings per recent
+    // one, so adding a posting costs about nine moves (amortised), and a query adds at
+    // most a ninth of a common term's postings the slower way, through the tables.
     static constexpr std::size_t regroup_from = 64;
     static constexpr std::size_t regroup_share = 8;
 
