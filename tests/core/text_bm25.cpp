@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <cstdint>
 #include <limits>
@@ -63,7 +64,8 @@ TEST_CASE("bm25_index: unknown terms give no signal") {
 namespace {
 
 /// Okapi BM25 of every live document, computed afresh posting by posting in the
-/// expression the index uses: the raw sums and the query's idf mass.
+/// expression the index uses, document frequencies included: the raw sums and the
+/// query's idf mass.
 struct okapi_expected {
     std::vector<double> raw;
     double mass = 0;
@@ -77,7 +79,13 @@ okapi_expected okapi(bm25_index const& idx, bm25_index::parameters p, std::vecto
     double const avg = static_cast<double>(total) / static_cast<double>(live_count);
     okapi_expected out{std::vector<double>(docs.size(), 0.0), 0};
     for (auto const& q : query) {
-        double const w = q.weight * idx.idf(q.term);
+        std::size_t df = 0;
+        for (std::size_t d = 0; d < docs.size(); ++d)
+            df += live[d] && std::find(docs[d].begin(), docs[d].end(), q.term) != docs[d].end() ? 1 : 0;
+        double const idf =
+            df == 0 ? 0.0 : std::log(1.0 + (static_cast<double>(live_count) - df + 0.5) / (df + 0.5));
+        CHECK(std::bit_cast<std::uint64_t>(idx.idf(q.term)) == std::bit_cast<std::uint64_t>(idf));
+        double const w = q.weight * idf;
         if (w <= 0) continue;
         out.mass += w;
         for (std::size_t d = 0; d < docs.size(); ++d) {
@@ -202,6 +210,7 @@ TEST_CASE("bm25_index: postings grouped by key keep the bits, slots added in any
         std::size_t const length = d % 97 == 5 ? 300 : 3 + rng() % 20;
         for (std::size_t j = 0; j < length; ++j) docs[d].emplace_back(vocabulary[rng() % 5]);
         if (d % 101 == 0) docs[d].emplace_back("rare");
+        if (d % 500 == 3) docs[d].emplace_back("doomed"); // in three documents, removed before the compaction
         idx.add(d, docs[d]);
         live[d] = true;
         if (i % 100 == 99) {
@@ -224,6 +233,12 @@ TEST_CASE("bm25_index: postings grouped by key keep the bits, slots added in any
     CHECK(idx.grouped_count("rare") == 0);
     CHECK(idx.posting_count("rare") > 10);
 
+    for (std::uint32_t const d : {3U, 503U, 1003U}) {
+        idx.remove(d);
+        live[d] = false;
+    }
+    CHECK(idx.idf("doomed") == 0);
+    CHECK(idx.posting_count("doomed") == 3);
     std::vector<std::int64_t> renumber(count, -1);
     std::vector<std::vector<std::string>> kept;
     for (std::size_t d = 0; d < count; ++d)
@@ -235,6 +250,8 @@ TEST_CASE("bm25_index: postings grouped by key keep the bits, slots added in any
     std::vector<bool> const all_live(kept.size(), true);
     CHECK(okapi_mismatches(idx, p, kept, all_live, query) == 0);
     CHECK(idx.grouped_count("a") == idx.posting_count("a")); // a compaction regroups everything
+    CHECK(idx.posting_count("a") > 1000);
+    CHECK(idx.posting_count("doomed") == 0); // every document with it was dropped
     // A copy scores the same, and owns its groups.
     bm25_index const copy = idx;
     idx.clear();

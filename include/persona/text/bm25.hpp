@@ -55,7 +55,8 @@ public:
 
     /** Index document `slot` with `terms` (duplicates count as term frequency).
 
-        `slot` must not be live; slots may be added in any order.
+        `slot` must not have been added since the last `compact` (a removed slot's postings
+        stay until then); slots may be added in any order.
     */
     void add(std::uint32_t slot, std::span<std::string const> terms) {
         if (slot >= lengths_.size()) {
@@ -104,7 +105,11 @@ public:
         ++removed_;
     }
 
-    /** Renumber slots: `new_slot[old]` is the new number, or -1 to drop. Drops dead postings. */
+    /** Renumber slots: `new_slot[old]` is the new number, or -1 to drop. Drops dead postings.
+
+        The renumbered postings are built beside the old ones and swapped in, so an
+        allocation failure leaves the index as it was.
+    */
     void compact(std::span<std::int64_t const> new_slot) {
         std::vector<std::uint32_t> lengths;
         std::vector<bool> live;
@@ -117,28 +122,32 @@ public:
             lengths[static_cast<std::size_t>(new_slot[old])] = lengths_[old];
             live[static_cast<std::size_t>(new_slot[old])] = true;
         }
-        for (auto it = postings_.begin(); it != postings_.end();) {
-            // Every posting back into `recent`, renumbered, then grouped afresh.
-            term_postings& list = it->second;
-            if (list.grouped) {
+        decltype(postings_) postings;
+        postings.reserve(postings_.size());
+        std::vector<posting> kept; // a term's surviving postings, renumbered
+        for (auto const& [term, old] : postings_) {
+            kept.clear();
+            auto const keep = [&](std::uint32_t slot, std::uint32_t key) {
+                if (slot < new_slot.size() && new_slot[slot] >= 0 && live_[slot])
+                    kept.push_back({static_cast<std::uint32_t>(new_slot[slot]), key});
+            };
+            if (old.grouped) {
                 std::uint32_t begin = 0;
-                for (auto const run : list.grouped->runs) {
-                    for (std::uint32_t i = begin; i < run.end; ++i) list.recent.push_back({list.grouped->slots[i], run.key});
+                for (auto const run : old.grouped->runs) {
+                    for (std::uint32_t i = begin; i < run.end; ++i) keep(old.grouped->slots[i], run.key);
                     begin = run.end;
                 }
-                list.grouped.reset();
             }
-            std::erase_if(list.recent, [&](posting const& p) {
-                return p.slot >= new_slot.size() || new_slot[p.slot] < 0 || !live_[p.slot];
-            });
-            for (auto& p : list.recent) p.slot = static_cast<std::uint32_t>(new_slot[p.slot]);
-            if (list.recent.empty()) {
-                it = postings_.erase(it);
-                continue;
+            for (auto const& p : old.recent) keep(p.slot, p.key);
+            if (kept.empty()) continue; // no live document has the term any more
+            term_postings& list = postings.try_emplace(term).first->second;
+            list.recent.assign(kept.begin(), kept.end()); // exactly sized
+            if (list.recent.size() >= regroup_from) {
+                regroup(list);
+                std::vector<posting>().swap(list.recent); // keep no idle capacity
             }
-            if (list.recent.size() >= regroup_from) regroup(list);
-            ++it;
         }
+        postings_ = std::move(postings);
         lengths_ = std::move(lengths);
         live_ = std::move(live);
         removed_ = 0;
@@ -377,8 +386,9 @@ private:
 
     // A term regroups once it has this many recent postings, and they are at least an
     // eighth of its grouped ones: a regrouping moves at most nine postings per recent
-    // one, so adding a posting costs about nine moves (amortised), and a query adds at
-    // most a ninth of a common term's postings the slower way, through the tables.
+    // one, so adding a posting costs about nine moves (amortised), and a query adds a
+    // term's recent postings the slower way, through the tables: at most a ninth of
+    // them once the term has 8 * 64 grouped ones, fewer than 64 before that.
     static constexpr std::size_t regroup_from = 64;
     static constexpr std::size_t regroup_share = 8;
 
