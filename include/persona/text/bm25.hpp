@@ -363,7 +363,7 @@ private:
 
     /** A term's postings: those added since it was last regrouped in `recent`, in the
         order added, and the others in `grouped` (null until the term first regroups,
-        which a rare term never does: it costs no more than its one vector). */
+        which a rare term never does: it costs a null pointer more than a plain list). */
     struct term_postings {
         std::vector<posting> recent;
         std::unique_ptr<grouped_postings> grouped;
