@@ -268,8 +268,9 @@ private:
 /** One connection: reads requests, calls the handler, writes responses. Not API.
 
     @par Thread safety
-    Distinct objects: safe. Shared objects: unsafe; every member but `run` and
-    `notify_stop` runs on the connection's strand (the executor of `stream_`).
+    Distinct objects: safe. Shared objects: unsafe; every member but `run`,
+    `notify_stop`, `expired` and `notify_deadline` runs on the connection's strand (the
+    executor of `stream_`); the sweep calls the last two from any I/O thread.
 */
 class server_session : public std::enable_shared_from_this<server_session> {
 public:
@@ -483,8 +484,9 @@ private:
         // waiting. A client sharing the machine then wakes once for several answers
         // rather than once for each, and stops preempting the I/O threads mid-request:
         // under wrk at 64 connections its sleeps per /chunks request fell from 0.53 to
-        // 0.15 (docs/performance.md, fifteenth step). A lone request waits for nothing,
-        // as the queue is empty.
+        // 0.15 (docs/performance.md, fifteenth step). A lone request's write costs one
+        // pass through the io_context's queue (with several threads it may wake another
+        // I/O thread); a single connection's p50 did not rise.
         net::post(stream_.get_executor(), [self = shared_from_this(), with_body, keep_alive] {
             self->write(with_body, keep_alive);
         });
@@ -791,7 +793,8 @@ public:
 
         Stops accepting, closes idle connections at once, lets requests in flight be
         answered (their connections then close), and after
-        `server_options::stop_timeout` closes whatever remains. Returns when every I/O
+        `server_options::stop_timeout` closes whatever remains: a handler still running
+        then is not answered. Returns when every I/O
         thread has finished, so a handler that never returns blocks it. Idempotent; a
         stopped server cannot be started again.
 
