@@ -164,9 +164,11 @@ TEST_CASE("basic_server: HTTP/1.0 and Connection: close end the connection after
         c.send(burst);
         auto o = c.read(5000ms);
         CHECK(o.closed);
-        std::size_t responses = 0, at = 0, last = 0;
-        while ((at = o.data.find("HTTP/1.1 200 OK", at)) != std::string::npos) ++responses, at += 1;
+        std::size_t responses = 0;
+        for (auto at = o.data.find("HTTP/1.1 200 OK"); at != std::string::npos; at = o.data.find("HTTP/1.1 200 OK", at + 1))
+            ++responses;
         CHECK(responses == 32);
+        std::size_t last = 0;
         for (int i = 0; i < 32; ++i) {
             auto const where = o.data.find("\"/q" + std::to_string(i) + "\"");
             REQUIRE(where != std::string::npos);
